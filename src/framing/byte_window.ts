@@ -1,0 +1,107 @@
+/**
+ * The window of buffered bytes a decoder reads from.
+ *
+ * The transport (a connection's reader, one datagram, a Web Stream) owns the
+ * bytes; a decoder looks at `bytes[start, end)` and moves `start` forward past
+ * what it has used, as tokio's `Decoder` does with a `BytesMut`. One window is
+ * reused for the life of a connection, so decoding costs no allocation per step.
+ *
+ * @module
+ */
+
+/**
+ * A view of `bytes[start, end)` that decoders consume from the front.
+ *
+ * @example Consume a 2-byte header, then see what is left
+ * ```ts
+ * import { ByteWindow } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const window = new ByteWindow(new Uint8Array([0, 3, 1, 2, 3]));
+ * assert.equal(window.length, 5);
+ * window.advance(2);
+ * assert.deepEqual(window.view(), new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export class ByteWindow {
+  /** The backing bytes; only `bytes[start, end)` are valid input. */
+  bytes: Uint8Array;
+  /** Index of the first byte not yet consumed. */
+  start: number;
+  /** Index one past the last valid byte. */
+  end: number;
+
+  /**
+   * Creates a window over `bytes[start, end)`.
+   *
+   * @param bytes The backing bytes.
+   * @param start First valid index.
+   * @param end One past the last valid index.
+   */
+  constructor(bytes: Uint8Array = new Uint8Array(0), start = 0, end: number = bytes.length) {
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end;
+  }
+
+  /**
+   * The number of bytes not yet consumed.
+   *
+   * @returns `end - start`.
+   */
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /**
+   * Marks `count` bytes as consumed.
+   *
+   * @param count How many bytes to move past.
+   * @throws {RangeError} When fewer than `count` bytes remain.
+   */
+  advance(count: number): void {
+    if (count > this.end - this.start) {
+      throw new RangeError(
+        `Cannot advance window: ${count} bytes requested, ${this.end - this.start} available`,
+      );
+    }
+    this.start += count;
+  }
+
+  /**
+   * Copies out the next `count` bytes and consumes them. The copy belongs to
+   * the caller: it stays valid after the transport reuses its buffer.
+   *
+   * @param count How many bytes to take.
+   * @returns A new array of `count` bytes.
+   * @throws {RangeError} When fewer than `count` bytes remain.
+   */
+  take(count: number): Uint8Array {
+    const start = this.start;
+    this.advance(count);
+    return this.bytes.slice(start, start + count);
+  }
+
+  /**
+   * A view (no copy) of the unconsumed bytes. It is only valid until the
+   * transport refills the buffer.
+   *
+   * @returns `bytes.subarray(start, end)`.
+   */
+  view(): Uint8Array {
+    return this.bytes.subarray(this.start, this.end);
+  }
+
+  /**
+   * Points the window at new bytes, as a transport does for each datagram.
+   *
+   * @param bytes The new backing bytes.
+   * @param start First valid index.
+   * @param end One past the last valid index.
+   */
+  reset(bytes: Uint8Array, start = 0, end: number = bytes.length): void {
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Typed framing errors. Each subclasses the closest built-in and carries the
+ * numbers it reports, so a handler can tell a hostile length from a parse
+ * failure without reading the message.
+ *
+ * @module
+ */
+
+/**
+ * A frame, declared or scanned, is longer than `maxFrameLength`, or too long
+ * for the length field that must carry it.
+ *
+ * @example Catch a frame that is too long
+ * ```ts
+ * import { FrameTooLongError } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new FrameTooLongError(9_000_000, 8_388_608);
+ * assert.ok(error instanceof RangeError);
+ * assert.equal(error.message, "Cannot decode frame: length 9000000 exceeds maxFrameLength 8388608");
+ * ```
+ */
+export class FrameTooLongError extends RangeError {
+  /** The length that was refused. */
+  readonly length: number;
+  /** The limit it exceeded. */
+  readonly maxFrameLength: number;
+
+  /**
+   * @param length The length that was refused.
+   * @param maxFrameLength The limit it exceeded.
+   * @param action `"decode"` or `"encode"`, for the message.
+   * @param limitName What the limit is called, for the message.
+   */
+  constructor(
+    length: number,
+    maxFrameLength: number,
+    action: "decode" | "encode" = "decode",
+    limitName = "maxFrameLength",
+  ) {
+    super(`Cannot ${action} frame: length ${length} exceeds ${limitName} ${maxFrameLength}`);
+    this.name = "FrameTooLongError";
+    this.length = length;
+    this.maxFrameLength = maxFrameLength;
+  }
+}
+
+/**
+ * A length field holds a value no frame can have: negative in a signed field,
+ * or smaller than the header it must include.
+ *
+ * @example A negative signed length
+ * ```ts
+ * import { InvalidLengthError } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new InvalidLengthError(-5, "length field is negative");
+ * assert.ok(error instanceof RangeError);
+ * assert.equal(error.length, -5);
+ * ```
+ */
+export class InvalidLengthError extends RangeError {
+  /** The length that was read. */
+  readonly length: number;
+
+  /**
+   * @param length The length that was read.
+   * @param reason Why it is invalid, for the message.
+   */
+  constructor(length: number, reason: string) {
+    super(`Cannot decode frame: length ${length} is invalid: ${reason}`);
+    this.name = "InvalidLengthError";
+    this.length = length;
+  }
+}
+
+/**
+ * The stream ended inside a frame.
+ *
+ * @example Bytes left at end of stream
+ * ```ts
+ * import { IncompleteFrameError } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new IncompleteFrameError(3, 10);
+ * assert.equal(error.message, "Cannot decode frame: stream ended with 3 of 10 bytes");
+ * ```
+ */
+export class IncompleteFrameError extends Error {
+  /** How many bytes of the frame arrived. */
+  readonly received: number;
+  /** How many the frame needed, when known. */
+  readonly expected: number | undefined;
+
+  /**
+   * @param received How many bytes of the frame arrived.
+   * @param expected How many the frame needed, when known.
+   */
+  constructor(received: number, expected?: number) {
+    super(
+      expected === undefined
+        ? `Cannot decode frame: stream ended with ${received} bytes of an unfinished frame`
+        : `Cannot decode frame: stream ended with ${received} of ${expected} bytes`,
+    );
+    this.name = "IncompleteFrameError";
+    this.received = received;
+    this.expected = expected;
+  }
+}
+
+/**
+ * The bytes do not follow the format: a JSON header that does not parse, a
+ * netstring without its comma, a varint longer than ten bytes.
+ *
+ * @example A header that is not JSON
+ * ```ts
+ * import { FrameSyntaxError } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new FrameSyntaxError("JSON header of 7 bytes does not parse", 12);
+ * assert.ok(error instanceof SyntaxError);
+ * assert.equal(error.offset, 12);
+ * ```
+ */
+export class FrameSyntaxError extends SyntaxError {
+  /** Where in the stream the problem starts, counted from the frame start. */
+  readonly offset: number;
+
+  /**
+   * @param detail What is wrong, for the message.
+   * @param offset Where the problem starts, from the frame start.
+   */
+  constructor(detail: string, offset = 0) {
+    super(`Cannot decode frame: ${detail}`);
+    this.name = "FrameSyntaxError";
+    this.offset = offset;
+  }
+}
