@@ -1,0 +1,61 @@
+// Test support: drives a codec the way a connection does, so codec tests can
+// prove "bytes split anywhere in, the same frames out".
+
+import { ByteWindow } from "../../src/framing/byte_window.ts";
+import type { Codec } from "../../src/framing/codec.ts";
+import { encodeFrame } from "../../src/framing/encode_frame.ts";
+
+/**
+ * Feeds `chunks` to a fresh decoder one at a time, as socket reads would
+ * arrive, decoding every complete frame before taking the next chunk; then
+ * calls `decodeEof`. The buffer is compacted between chunks, as the reader
+ * does, so decoders that keep offsets across calls are caught.
+ */
+export function decodeChunks<Frame>(codec: Codec<Frame, never>, chunks: Uint8Array[]): Frame[] {
+  const decoder = codec.decoder();
+  const window = new ByteWindow(new Uint8Array(0));
+  const frames: Frame[] = [];
+  for (const chunk of chunks) {
+    const pending = window.view();
+    const joined = new Uint8Array(pending.length + chunk.length);
+    joined.set(pending);
+    joined.set(chunk, pending.length);
+    window.reset(joined);
+    for (;;) {
+      const frame = decoder.decode(window);
+      if (frame === undefined) break;
+      frames.push(frame);
+    }
+  }
+  const last = decoder.decodeEof(window);
+  if (last !== undefined) frames.push(last);
+  return frames;
+}
+
+/** Cuts `bytes` at the given offsets (sorted, deduplicated, in range). */
+export function cutAt(bytes: Uint8Array, offsets: number[]): Uint8Array[] {
+  const points = [...new Set(offsets.map((o) => Math.max(0, Math.min(bytes.length, o))))]
+    .sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let start = 0;
+  for (const point of [...points, bytes.length]) {
+    chunks.push(bytes.subarray(start, point));
+    start = point;
+  }
+  return chunks;
+}
+
+/** Encodes each frame and concatenates the bytes. */
+export function encodeAll<Input>(codec: Codec<unknown, Input>, frames: Input[]): Uint8Array {
+  const parts = frames.map((frame) => encodeFrame(codec, frame));
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** UTF-8 bytes of a string. */
+export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
