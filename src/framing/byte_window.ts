@@ -6,6 +6,11 @@
  * what it has used, as tokio's `Decoder` does with a `BytesMut`. One window is
  * reused for the life of a connection, so decoding costs no allocation per step.
  *
+ * The rule that makes zero-copy frames safe: a transport never overwrites
+ * bytes a decoder has consumed. It appends new bytes after `end`, and when
+ * it runs out of room it moves the unconsumed tail to a new buffer. So a
+ * frame may be a view (`take()`) into `bytes` and stays valid for good.
+ *
  * @module
  */
 
@@ -69,22 +74,23 @@ export class ByteWindow {
   }
 
   /**
-   * Copies out the next `count` bytes and consumes them. The copy belongs to
-   * the caller: it stays valid after the transport reuses its buffer.
+   * Takes the next `count` bytes as a frame: a view, not a copy (copying a
+   * small frame costs more than decoding it). It stays valid, because
+   * transports never overwrite consumed bytes; it shares memory with the
+   * read buffer, so `slice()` a small frame you keep for long.
    *
    * @param count How many bytes to take.
-   * @returns A new array of `count` bytes.
+   * @returns A view of `count` bytes.
    * @throws {RangeError} When fewer than `count` bytes remain.
    */
   take(count: number): Uint8Array {
     const start = this.start;
     this.advance(count);
-    return this.bytes.slice(start, start + count);
+    return this.bytes.subarray(start, start + count);
   }
 
   /**
-   * A view (no copy) of the unconsumed bytes. It is only valid until the
-   * transport refills the buffer.
+   * A view (no copy) of the unconsumed bytes.
    *
    * @returns `bytes.subarray(start, end)`.
    */

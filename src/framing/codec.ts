@@ -64,7 +64,8 @@ export interface ByteSink {
 export interface FrameDecoder<Frame> {
   /**
    * Decodes at most one frame from the front of `input`, advancing
-   * `input.start` past the bytes it used.
+   * `input.start` past the bytes it used. A frame may be a view into
+   * `input.bytes` (`input.take(n)`): transports never overwrite consumed bytes.
    *
    * @param input The buffered bytes.
    * @returns The frame, or `undefined` when no frame can be completed without

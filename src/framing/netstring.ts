@@ -1,0 +1,323 @@
+/**
+ * Netstrings, as D. J. Bernstein specified them
+ * (https://cr.yp.to/proto/netstrings.txt): the payload's length in decimal
+ * ASCII, a colon, the payload, a comma. Self-delimiting and readable in a
+ * packet dump.
+ *
+ * ```
+ * +- len + : +--- payload ---+ , +      +--- payload ---+
+ * | 31 31| 3A|  Hello world  | 2C|  ->  |  Hello world  |
+ * +------+---+---------------+---+      +---------------+
+ *   "11"  ":"                 ","
+ *
+ *   "0:,"  ->  the empty frame
+ * ```
+ *
+ * {@linkcode NetstringCodec} follows the spec strictly: the length has no
+ * leading zero (except `0` itself) and no sign or space, the colon and the
+ * comma must be where the length says. Anything else is a
+ * {@linkcode FrameSyntaxError} whose `offset` points at the bad byte, counted
+ * from the frame's first byte.
+ *
+ * The length is checked against `maxFrameLength` digit by digit, so a flood
+ * of digits fails as soon as it says more than the limit: it is never
+ * buffered. With `onTooLong: "discard"`, a too-long frame is skipped as it
+ * arrives, its comma checked, and the next one decoded; a length past
+ * `Number.MAX_SAFE_INTEGER` cannot be skipped and throws
+ * {@linkcode FrameTooLongError} all the same, by its 17th digit at the latest.
+ *
+ * @module
+ */
+
+import type { ByteWindow } from "./byte_window.ts";
+import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
+import { FrameSyntaxError, FrameTooLongError, IncompleteFrameError } from "./errors.ts";
+import { resolveFrameLimits } from "./_frame_limits.ts";
+
+/**
+ * Options for {@linkcode NetstringCodec}: the limits every codec has.
+ * `maxFrameLength` bounds the payload, not counting the length, colon and comma.
+ */
+export interface NetstringCodecOptions extends FrameLimits {}
+
+const ZERO = 0x30;
+const NINE = 0x39;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+// Digits in Number.MAX_SAFE_INTEGER: the widest length this codec writes.
+const MAX_LENGTH_DIGITS = 16;
+
+// Decoder states, tokio style: reading the length, waiting for a known
+// payload, or skipping a frame that was too long.
+const HEAD = 0;
+const DATA = 1;
+const DISCARD = 2;
+type DecoderState = typeof HEAD | typeof DATA | typeof DISCARD;
+
+/**
+ * Frames as netstrings: `5:hello,`. Frames are `Uint8Array`s the caller owns,
+ * the payload only.
+ *
+ * For callers: `decoder()` makes one decoder per connection; `encode(frame,
+ * sink)` writes a frame.
+ *
+ * @example Decode two netstrings, one of them empty
+ * ```ts
+ * import { decodeFrames, encodeFrame, NetstringCodec } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const codec = new NetstringCodec();
+ * const text = new TextEncoder();
+ * const frames = decodeFrames(codec, text.encode("5:hello,0:,"));
+ * assert.deepEqual(frames, [text.encode("hello"), new Uint8Array(0)]);
+ * assert.deepEqual(encodeFrame(codec, text.encode("hi")), text.encode("2:hi,"));
+ * ```
+ *
+ * @example Bad input carries its offset
+ * ```ts
+ * import { decodeFrames, FrameSyntaxError, NetstringCodec } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const wire = new TextEncoder().encode("05:hello,");
+ * assert.throws(
+ *   () => decodeFrames(new NetstringCodec(), wire),
+ *   (error) => error instanceof FrameSyntaxError && error.offset === 0,
+ * );
+ * ```
+ */
+export class NetstringCodec implements Codec<Uint8Array> {
+  /** The largest payload decoded or encoded. */
+  readonly maxFrameLength: number;
+  /** What the decoder does with a payload over `maxFrameLength`. */
+  readonly onTooLong: TooLongPolicy;
+
+  // Encoding reuses one header, with a view per width made up front: the
+  // sink copies what it is given, and no subarray is made per frame.
+  #headerViews: Uint8Array[];
+  #comma: Uint8Array = Uint8Array.of(COMMA);
+
+  /**
+   * Makes a codec.
+   *
+   * @param options The limits.
+   * @throws {TypeError} An option has the wrong type.
+   * @throws {RangeError} An option is out of range.
+   */
+  constructor(options: NetstringCodecOptions = {}) {
+    const { maxFrameLength, onTooLong } = resolveFrameLimits("NetstringCodec", options);
+    this.maxFrameLength = maxFrameLength;
+    this.onTooLong = onTooLong;
+    const header = new Uint8Array(MAX_LENGTH_DIGITS + 1);
+    this.#headerViews = [];
+    for (let width = 0; width <= MAX_LENGTH_DIGITS + 1; width++) {
+      this.#headerViews.push(header.subarray(0, width));
+    }
+  }
+
+  /**
+   * Makes a decoder for one connection.
+   *
+   * @example A netstring split across two reads
+   * ```ts
+   * import { ByteWindow, NetstringCodec } from "@socketserver/core";
+   * import assert from "node:assert/strict";
+   *
+   * const text = new TextEncoder();
+   * const decoder = new NetstringCodec().decoder();
+   * const input = new ByteWindow(text.encode("3:a"));
+   * assert.equal(decoder.decode(input), undefined);
+   * input.reset(text.encode("3:abc,"));
+   * assert.deepEqual(decoder.decode(input), text.encode("abc"));
+   * ```
+   *
+   * @returns A fresh decoder. Its `decode` throws {@linkcode FrameTooLongError}
+   * for a length over `maxFrameLength` (unless `onTooLong` is `"discard"`) and
+   * {@linkcode FrameSyntaxError} for bytes that break the format; its
+   * `decodeEof` throws {@linkcode IncompleteFrameError} when the stream ends
+   * inside a frame.
+   */
+  decoder(): FrameDecoder<Uint8Array> {
+    return new NetstringDecoder(this.maxFrameLength, this.onTooLong === "discard");
+  }
+
+  /**
+   * Writes one frame: its decimal length, a colon, its bytes, a comma.
+   *
+   * @example Encode an empty frame
+   * ```ts
+   * import { encodeFrame, NetstringCodec } from "@socketserver/core";
+   * import assert from "node:assert/strict";
+   *
+   * const wire = encodeFrame(new NetstringCodec(), new Uint8Array(0));
+   * assert.equal(new TextDecoder().decode(wire), "0:,");
+   * ```
+   *
+   * @param frame The payload.
+   * @param sink Where the bytes go.
+   * @throws {FrameTooLongError} The frame exceeds `maxFrameLength`.
+   */
+  encode(frame: Uint8Array, sink: ByteSink): void {
+    const length = frame.length;
+    if (length > this.maxFrameLength) {
+      throw new FrameTooLongError(length, this.maxFrameLength, "encode");
+    }
+    const views = this.#headerViews;
+    const header = views[MAX_LENGTH_DIGITS + 1];
+    let digits = 1;
+    for (let rest = length; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    // Digits from the right; `%` and division, not bit operators, for
+    // lengths past 2 ** 31.
+    let rest = length;
+    for (let index = digits - 1; index >= 0; index--) {
+      header[index] = ZERO + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+    header[digits] = COLON;
+    sink.write(views[digits + 1]);
+    sink.write(frame);
+    sink.write(this.#comma);
+  }
+}
+
+// One per connection. The length stays in the window until the whole frame
+// is there, so a length split across reads is simply read again (at most as
+// many digits as maxFrameLength has, plus one).
+class NetstringDecoder implements FrameDecoder<Uint8Array> {
+  #maxFrameLength: number;
+  #discardTooLong: boolean;
+
+  #state: DecoderState = HEAD;
+  // DATA: the width of "<digits>:" and the payload length it gave.
+  #headerLength = 0;
+  #payloadLength = 0;
+  // DISCARD: bytes of the too-long frame still to skip, its comma included,
+  // out of `#discardTotal`.
+  #bytesToDiscard = 0;
+  #discardTotal = 0;
+
+  constructor(maxFrameLength: number, discardTooLong: boolean) {
+    this.#maxFrameLength = maxFrameLength;
+    this.#discardTooLong = discardTooLong;
+  }
+
+  decode(input: ByteWindow): Uint8Array | undefined {
+    // Loops only after a discarded frame, so that a whole frame behind it is
+    // never left waiting for more bytes.
+    for (;;) {
+      if (this.#state === DISCARD && !this.#discard(input)) return undefined;
+      if (this.#state === HEAD) {
+        if (!this.#readLength(input)) return undefined;
+        if (this.#payloadLength > this.#maxFrameLength) {
+          // Only reached when discarding: #readLength throws otherwise.
+          this.#bytesToDiscard = this.#discardTotal = this.#headerLength + this.#payloadLength + 1;
+          this.#state = DISCARD;
+          continue;
+        }
+        this.#state = DATA;
+      }
+      // DATA
+      const headerLength = this.#headerLength;
+      const payloadLength = this.#payloadLength;
+      const start = input.start;
+      if (input.end - start < headerLength + payloadLength + 1) return undefined;
+      const commaAt = headerLength + payloadLength;
+      if (input.bytes[start + commaAt] !== COMMA) {
+        throw new FrameSyntaxError(
+          `expected "," after the ${payloadLength}-byte netstring payload, found ${
+            describeByte(input.bytes[start + commaAt])
+          }`,
+          commaAt,
+        );
+      }
+      this.#state = HEAD;
+      input.start = start + headerLength;
+      const frame = input.take(payloadLength);
+      input.start += 1;
+      return frame;
+    }
+  }
+
+  decodeEof(input: ByteWindow): Uint8Array | undefined {
+    // A caller that skipped the last `decode` still gets a whole frame.
+    const frame = this.decode(input);
+    if (frame !== undefined) return frame;
+    if (this.#state === DISCARD) {
+      throw new IncompleteFrameError(this.#discardTotal - this.#bytesToDiscard, this.#discardTotal);
+    }
+    const received = input.end - input.start;
+    if (received === 0) return undefined;
+    if (this.#state === DATA) {
+      throw new IncompleteFrameError(received, this.#headerLength + this.#payloadLength + 1);
+    }
+    throw new IncompleteFrameError(received);
+  }
+
+  // Skips the too-long frame's bytes as they arrive, all but its comma, which
+  // is checked so that a wrong length is caught here too. Returns true once
+  // the whole frame is gone.
+  #discard(input: ByteWindow): boolean {
+    const skip = Math.min(this.#bytesToDiscard - 1, input.end - input.start);
+    input.start += skip;
+    this.#bytesToDiscard -= skip;
+    if (this.#bytesToDiscard > 1 || input.end === input.start) return false;
+    const byte = input.bytes[input.start];
+    if (byte !== COMMA) {
+      throw new FrameSyntaxError(
+        `expected "," after the ${
+          this.#discardTotal - 1 - this.#headerLength
+        }-byte netstring payload, found ${describeByte(byte)}`,
+        this.#discardTotal - 1,
+      );
+    }
+    input.start += 1;
+    this.#bytesToDiscard = 0;
+    this.#state = HEAD;
+    return true;
+  }
+
+  // Reads "<digits>:" at the front of `input` into #headerLength and
+  // #payloadLength without consuming it. Returns false when it goes on past
+  // the bytes there are. Throws as soon as the value, even partial, passes
+  // maxFrameLength (unless discarding, which needs the whole value but stops
+  // past Number.MAX_SAFE_INTEGER), so digits are never buffered unbounded.
+  #readLength(input: ByteWindow): boolean {
+    const bytes = input.bytes;
+    const start = input.start;
+    const available = input.end - start;
+    let value = 0;
+    for (let index = 0; index < available; index++) {
+      const byte = bytes[start + index];
+      if (byte === COLON && index > 0) {
+        this.#headerLength = index + 1;
+        this.#payloadLength = value;
+        return true;
+      }
+      if (byte < ZERO || byte > NINE) {
+        throw new FrameSyntaxError(
+          `expected ${
+            index === 0 ? "a netstring length digit" : 'a netstring length digit or ":"'
+          }, found ${describeByte(byte)}`,
+          index,
+        );
+      }
+      if (index === 1 && bytes[start] === ZERO) {
+        throw new FrameSyntaxError("netstring length has a leading zero", 0);
+      }
+      value = value * 10 + (byte - ZERO);
+      if (value > this.#maxFrameLength) {
+        if (!this.#discardTooLong || value > Number.MAX_SAFE_INTEGER) {
+          throw new FrameTooLongError(value, this.#maxFrameLength);
+        }
+      }
+    }
+    return false;
+  }
+}
+
+// A byte for an error message: the character when printable, and its code.
+function describeByte(byte: number): string {
+  const hex = `0x${byte.toString(16).padStart(2, "0")}`;
+  return byte >= 0x20 && byte < 0x7f
+    ? `${JSON.stringify(String.fromCharCode(byte))} (${hex})`
+    : hex;
+}

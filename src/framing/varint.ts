@@ -1,0 +1,275 @@
+/**
+ * Varint length prefixes: each frame starts with its length as an unsigned
+ * LEB128 varint (seven bits a byte, least significant group first, the high
+ * bit set on every byte but the last), then the payload. This is protobuf's
+ * "delimited" format (`writeDelimitedTo` / `parseDelimitedFrom`), so
+ * {@linkcode VarintLengthCodec} frames a stream of protobuf messages.
+ *
+ * ```
+ * + len +--- payload ---+      +--- payload ---+
+ * | 0B  |  Hello world  |  ->  |  Hello world  |
+ * +-----+---------------+      +---------------+
+ *
+ * +- len -+------ payload ------+      +------ payload ------+
+ * | AC 02 |  300 bytes          |  ->  |  300 bytes          |
+ * +-------+---------------------+      +---------------------+
+ * ```
+ *
+ * `AC 02` is 300: `0x2C + 0x02 * 128`. A frame under 128 bytes pays one byte
+ * of header.
+ *
+ * Bad input is refused early. The length is checked against
+ * `maxFrameLength` byte by byte as the varint is read, so a hostile prefix
+ * fails before its varint even ends (the error then reports the value read
+ * so far). A varint that runs past 10 bytes, or whose value passes
+ * `Number.MAX_SAFE_INTEGER`, is a {@linkcode FrameSyntaxError}. With
+ * `onTooLong: "discard"`, a too-long frame is skipped as it arrives and the
+ * next one decoded.
+ *
+ * @module
+ */
+
+import type { ByteWindow } from "./byte_window.ts";
+import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
+import { FrameSyntaxError, FrameTooLongError, IncompleteFrameError } from "./errors.ts";
+import { resolveFrameLimits } from "./_frame_limits.ts";
+
+/**
+ * Options for {@linkcode VarintLengthCodec}: the limits every codec has.
+ * `maxFrameLength` bounds the payload, not counting the varint.
+ */
+export interface VarintLengthCodecOptions extends FrameLimits {}
+
+// 64 bits in 7-bit groups; no length this codec accepts needs more than 8.
+const MAX_VARINT_BYTES = 10;
+// Number.MAX_SAFE_INTEGER needs ceil(53 / 7) = 8 bytes.
+const MAX_ENCODED_VARINT_BYTES = 8;
+
+// Decoder states, tokio style: reading the varint, waiting for a known
+// payload, or skipping a frame that was too long.
+const HEAD = 0;
+const DATA = 1;
+const DISCARD = 2;
+type DecoderState = typeof HEAD | typeof DATA | typeof DISCARD;
+
+/**
+ * Frames prefixed by their length as an unsigned LEB128 varint, as
+ * protobuf's delimited messages are. Frames are `Uint8Array`s the caller
+ * owns, the varint left out.
+ *
+ * For callers: `decoder()` makes one decoder per connection; `encode(frame,
+ * sink)` writes a frame.
+ *
+ * @example Round-trip a short and a long frame
+ * ```ts
+ * import { decodeFrames, encodeFrame, VarintLengthCodec } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const codec = new VarintLengthCodec();
+ * const long = new Uint8Array(300);
+ * const wire = encodeFrame(codec, long);
+ * assert.deepEqual(wire.subarray(0, 2), new Uint8Array([0xac, 0x02]));
+ * assert.deepEqual(encodeFrame(codec, new Uint8Array([7])), new Uint8Array([1, 7]));
+ * assert.deepEqual(decodeFrames(codec, wire), [long]);
+ * ```
+ */
+export class VarintLengthCodec implements Codec<Uint8Array> {
+  /** The largest payload decoded or encoded. */
+  readonly maxFrameLength: number;
+  /** What the decoder does with a payload over `maxFrameLength`. */
+  readonly onTooLong: TooLongPolicy;
+
+  // Encoding reuses one header, with a view per varint width made up front:
+  // the sink copies what it is given, and no subarray is made per frame.
+  #headerViews: Uint8Array[];
+
+  /**
+   * Makes a codec.
+   *
+   * @param options The limits.
+   * @throws {TypeError} An option has the wrong type.
+   * @throws {RangeError} An option is out of range.
+   */
+  constructor(options: VarintLengthCodecOptions = {}) {
+    const { maxFrameLength, onTooLong } = resolveFrameLimits("VarintLengthCodec", options);
+    this.maxFrameLength = maxFrameLength;
+    this.onTooLong = onTooLong;
+    const header = new Uint8Array(MAX_ENCODED_VARINT_BYTES);
+    this.#headerViews = [];
+    for (let width = 0; width <= MAX_ENCODED_VARINT_BYTES; width++) {
+      this.#headerViews.push(header.subarray(0, width));
+    }
+  }
+
+  /**
+   * Makes a decoder for one connection.
+   *
+   * @example A varint split across two reads
+   * ```ts
+   * import { ByteWindow, VarintLengthCodec } from "@socketserver/core";
+   * import assert from "node:assert/strict";
+   *
+   * const decoder = new VarintLengthCodec().decoder();
+   * const input = new ByteWindow(new Uint8Array([0x81]));
+   * assert.equal(decoder.decode(input), undefined); // the varint goes on
+   * input.reset(new Uint8Array([0x81, 0x00, 9])); // 0x81 0x00 is 1, written long
+   * assert.deepEqual(decoder.decode(input), new Uint8Array([9]));
+   * ```
+   *
+   * @returns A fresh decoder. Its `decode` throws {@linkcode FrameTooLongError}
+   * for a length over `maxFrameLength` (unless `onTooLong` is `"discard"`) and
+   * {@linkcode FrameSyntaxError} for a varint over 10 bytes or past
+   * `Number.MAX_SAFE_INTEGER`; its `decodeEof` throws
+   * {@linkcode IncompleteFrameError} when the stream ends inside a frame.
+   */
+  decoder(): FrameDecoder<Uint8Array> {
+    return new VarintLengthDecoder(this.maxFrameLength, this.onTooLong === "discard");
+  }
+
+  /**
+   * Writes one frame: its length as a varint, then its bytes.
+   *
+   * @example A frame over the limit is refused
+   * ```ts
+   * import { encodeFrame, FrameTooLongError, VarintLengthCodec } from "@socketserver/core";
+   * import assert from "node:assert/strict";
+   *
+   * const codec = new VarintLengthCodec({ maxFrameLength: 2 });
+   * assert.throws(() => encodeFrame(codec, new Uint8Array(3)), FrameTooLongError);
+   * ```
+   *
+   * @param frame The payload.
+   * @param sink Where the bytes go.
+   * @throws {FrameTooLongError} The frame exceeds `maxFrameLength`.
+   */
+  encode(frame: Uint8Array, sink: ByteSink): void {
+    let length = frame.length;
+    if (length > this.maxFrameLength) {
+      throw new FrameTooLongError(length, this.maxFrameLength, "encode");
+    }
+    const views = this.#headerViews;
+    const header = views[MAX_ENCODED_VARINT_BYTES];
+    let width = 0;
+    // `%` and division, not bit operators: lengths may pass 2 ** 31.
+    while (length >= 0x80) {
+      header[width++] = (length % 0x80) | 0x80;
+      length = Math.floor(length / 0x80);
+    }
+    header[width++] = length;
+    sink.write(views[width]);
+    sink.write(frame);
+  }
+}
+
+// One per connection. The varint stays in the window until the whole frame
+// is there, so a varint split across reads is simply read again (at most ten
+// bytes), and no partial value is kept.
+class VarintLengthDecoder implements FrameDecoder<Uint8Array> {
+  #maxFrameLength: number;
+  #discardTooLong: boolean;
+
+  #state: DecoderState = HEAD;
+  // DATA: the varint's width and value.
+  #headerLength = 0;
+  #payloadLength = 0;
+  // DISCARD: bytes of the too-long frame still to skip, out of `#discardTotal`.
+  #bytesToDiscard = 0;
+  #discardTotal = 0;
+
+  constructor(maxFrameLength: number, discardTooLong: boolean) {
+    this.#maxFrameLength = maxFrameLength;
+    this.#discardTooLong = discardTooLong;
+  }
+
+  decode(input: ByteWindow): Uint8Array | undefined {
+    // Loops only after a discarded frame, so that a whole frame behind it is
+    // never left waiting for more bytes.
+    for (;;) {
+      if (this.#state === DISCARD) {
+        const skip = Math.min(this.#bytesToDiscard, input.end - input.start);
+        input.start += skip;
+        this.#bytesToDiscard -= skip;
+        if (this.#bytesToDiscard > 0) return undefined;
+        this.#state = HEAD;
+      }
+      if (this.#state === HEAD) {
+        if (input.end === input.start) return undefined;
+        const first = input.bytes[input.start];
+        // Fast path: a frame under 128 bytes has a one-byte varint.
+        if (first < 0x80 && first <= this.#maxFrameLength) {
+          this.#headerLength = 1;
+          this.#payloadLength = first;
+        } else if (!this.#readVarint(input)) {
+          return undefined;
+        }
+        if (this.#payloadLength > this.#maxFrameLength) {
+          // Only reached when discarding: #readVarint throws otherwise.
+          this.#bytesToDiscard = this.#discardTotal = this.#headerLength + this.#payloadLength;
+          this.#state = DISCARD;
+          continue;
+        }
+        this.#state = DATA;
+      }
+      // DATA
+      const headerLength = this.#headerLength;
+      const payloadLength = this.#payloadLength;
+      if (input.end - input.start < headerLength + payloadLength) return undefined;
+      this.#state = HEAD;
+      input.start += headerLength;
+      return input.take(payloadLength);
+    }
+  }
+
+  decodeEof(input: ByteWindow): Uint8Array | undefined {
+    // A caller that skipped the last `decode` still gets a whole frame.
+    const frame = this.decode(input);
+    if (frame !== undefined) return frame;
+    if (this.#state === DISCARD) {
+      throw new IncompleteFrameError(this.#discardTotal - this.#bytesToDiscard, this.#discardTotal);
+    }
+    const received = input.end - input.start;
+    if (received === 0) return undefined;
+    if (this.#state === DATA) {
+      throw new IncompleteFrameError(received, this.#headerLength + this.#payloadLength);
+    }
+    throw new IncompleteFrameError(received);
+  }
+
+  // Reads the varint at the front of `input` into #headerLength and
+  // #payloadLength without consuming it. Returns false when it goes on past
+  // the bytes there are. Throws as soon as the value, even partial, passes
+  // maxFrameLength (unless discarding, which needs the whole value).
+  #readVarint(input: ByteWindow): boolean {
+    const bytes = input.bytes;
+    const start = input.start;
+    const available = Math.min(input.end - start, MAX_VARINT_BYTES);
+    let value = 0;
+    let multiplier = 1;
+    for (let index = 0; index < available; index++) {
+      const byte = bytes[start + index];
+      value += (byte & 0x7f) * multiplier;
+      if (value > this.#maxFrameLength && !this.#discardTooLong) {
+        throw new FrameTooLongError(value, this.#maxFrameLength);
+      }
+      if (value > Number.MAX_SAFE_INTEGER) {
+        throw new FrameSyntaxError(
+          `varint length exceeds Number.MAX_SAFE_INTEGER ${Number.MAX_SAFE_INTEGER} at byte ${index}`,
+          index,
+        );
+      }
+      if (byte < 0x80) {
+        this.#headerLength = index + 1;
+        this.#payloadLength = value;
+        return true;
+      }
+      multiplier *= 0x80;
+    }
+    if (available === MAX_VARINT_BYTES) {
+      throw new FrameSyntaxError(
+        `varint length is longer than ${MAX_VARINT_BYTES} bytes`,
+        MAX_VARINT_BYTES - 1,
+      );
+    }
+    return false;
+  }
+}

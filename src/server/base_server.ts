@@ -1,0 +1,501 @@
+/**
+ * The server lifecycle shared by every server kind: Python's `BaseServer`.
+ *
+ * @module
+ */
+
+import type { HandlerServer, RequestHandlerClass } from "../handlers/base_request_handler.ts";
+import { isPeerGone } from "../io/peer_gone.ts";
+import { formatAddress } from "./format_address.ts";
+import { setting } from "./setting.ts";
+
+/** Options every server accepts. Each overrides the static default of the same name. */
+export interface BaseServerOptions<ServerAddress> {
+  /**
+   * Seconds `handleRequest()` waits for a request before it calls
+   * `handleTimeout()`; `null` waits forever.
+   *
+   * @default {null}
+   */
+  timeout?: number | null;
+  /**
+   * Whether `serverClose()` waits for running handlers (up to
+   * `drainTimeout`) before it returns.
+   *
+   * @default {true}
+   */
+  blockOnClose?: boolean;
+  /**
+   * Seconds `serverClose()` lets running handlers finish before it closes
+   * their connections.
+   *
+   * @default {30}
+   */
+  drainTimeout?: number;
+  /**
+   * Aborting it shuts the server down and closes it, as `Deno.serve` does.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Called with the bound address when the server starts serving.
+   *
+   * @default {undefined}
+   */
+  onListen?: (address: ServerAddress) => void;
+}
+
+const TIMED_OUT = Symbol("timed out");
+// After the drain deadline connections are closed; handlers get this long to notice.
+const FORCED_CLOSE_GRACE_SECONDS = 1;
+// A failing accept (EMFILE: out of file descriptors) is retried after this pause, not in a spin.
+const ACCEPT_ERROR_PAUSE_MS = 100;
+
+/**
+ * The lifecycle every server shares: the request loop, shutdown, close,
+ * error containment and the hooks Python users know.
+ *
+ * The request path is a chain of small hooks:
+ * `getRequest -> verifyRequest -> processRequest -> finishRequest ->
+ * shutdownRequest -> closeRequest`.
+ *
+ * **For callers**: `serveForever()`, `handleRequest()`, `shutdown()`,
+ * `serverClose()`, `finished`, `address`, `await using`.
+ *
+ * **May be overridden**: `verifyRequest()`, `processRequest()`,
+ * `finishRequest()`, `shutdownRequest()`, `closeRequest()`, `handleError()`,
+ * `handleTimeout()`, `serviceActions()`.
+ *
+ * **For subclasses** (new server kinds): `getRequest()`, `closeSocket()`,
+ * `concurrencyLimit`.
+ *
+ * Better than Python's: `shutdown()` wakes the loop at once (no polling),
+ * is safe from a handler and before `serveForever()` starts; finished
+ * requests are not retained; `serverClose()` drains with a deadline.
+ *
+ * Settings are static fields (Python's class attributes: override them in a
+ * subclass with `static override timeout = 5`) and constructor options (per
+ * instance); the instance field holds the value in force.
+ *
+ * @typeParam Request What one request is.
+ * @typeParam ClientAddress The peer's address type.
+ * @typeParam ServerAddress The server's own address type.
+ *
+ * @example Serve until a handler asks to stop
+ * ```ts
+ * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * class StopOnRequest extends StreamRequestHandler {
+ *   override async handle() {
+ *     await this.wfile.write("bye\n");
+ *     this.server.shutdown();
+ *   }
+ * }
+ *
+ * const server = new ThreadingTCPServer({ hostname: "127.0.0.1", port: 0 }, StopOnRequest);
+ * const serving = server.serveForever();
+ * using conn = await Deno.connect(server.address);
+ * await serving; // returns once the handler called shutdown()
+ * await server.serverClose();
+ * assert.ok(await conn.read(new Uint8Array(4)));
+ * ```
+ */
+export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientAddress>
+  implements HandlerServer, AsyncDisposable {
+  /** Default for {@linkcode BaseServerOptions.timeout}. */
+  static timeout: number | null = null;
+  /** Default for {@linkcode BaseServerOptions.blockOnClose}. */
+  static blockOnClose: boolean = true;
+  /** Default for {@linkcode BaseServerOptions.drainTimeout}. */
+  static drainTimeout: number = 30;
+
+  /** Seconds `handleRequest()` waits; `null` waits forever. */
+  timeout: number | null;
+  /** Whether `serverClose()` waits for running handlers. */
+  blockOnClose: boolean;
+  /** Seconds `serverClose()` lets running handlers finish. */
+  drainTimeout: number;
+  /** The handler class; a new instance serves each request. */
+  readonly RequestHandlerClass: RequestHandlerClass<Request, ClientAddress>;
+
+  readonly #onListen: ((address: ServerAddress) => void) | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => void this[Symbol.asyncDispose]();
+  #listening = false;
+  #shutdownRequested = false;
+  readonly #shutdownSignal: PromiseWithResolvers<void> = Promise.withResolvers();
+  #serving: Promise<void> | undefined;
+  /** Running requests; a finished one is deleted at once (Python kept threads). */
+  readonly #active = new Map<Request, Promise<void>>();
+  #slotFreed: PromiseWithResolvers<void> | undefined;
+  /** An accept still in flight when the loop stopped; awaited on close so the port frees. */
+  #pendingRequest: Promise<[Request, ClientAddress] | null> | undefined;
+  #closing: Promise<void> | undefined;
+  #forceClosed = false;
+  #fatal: { error: unknown } | undefined;
+  readonly #finished: PromiseWithResolvers<void> = Promise.withResolvers();
+
+  /**
+   * @param RequestHandlerClass The handler class.
+   * @param options Settings for this instance.
+   */
+  constructor(
+    RequestHandlerClass: RequestHandlerClass<Request, ClientAddress>,
+    options: BaseServerOptions<ServerAddress> = {},
+  ) {
+    const defaults = new.target as unknown as typeof BaseServer;
+    this.RequestHandlerClass = RequestHandlerClass;
+    this.timeout = setting(options.timeout, defaults.timeout);
+    this.blockOnClose = setting(options.blockOnClose, defaults.blockOnClose);
+    this.drainTimeout = setting(options.drainTimeout, defaults.drainTimeout);
+    this.#onListen = options.onListen;
+    this.#signal = options.signal;
+    if (this.#signal?.aborted) this.#requestShutdown();
+    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** The address the server is bound to (port 0 resolved). */
+  abstract get address(): ServerAddress;
+
+  /**
+   * Resolves once the server is shut down and closed (after `serverClose()`).
+   *
+   * @returns A promise that never rejects.
+   */
+  get finished(): Promise<void> {
+    return this.#finished.promise;
+  }
+
+  /**
+   * Handles requests until `shutdown()` is called.
+   *
+   * @returns Resolves when the loop has stopped; running handlers may still
+   * be finishing (`serverClose()` waits for them).
+   * @throws {Error} An error that `handleError()` rethrew: the server stops.
+   */
+  async serveForever(): Promise<void> {
+    if (this.#serving !== undefined) {
+      throw new Error("Cannot serve: serveForever() is already running");
+    }
+    this.#serving = this.#serve();
+    try {
+      await this.#serving;
+    } finally {
+      this.#serving = undefined;
+    }
+  }
+
+  /**
+   * Handles one request, waiting at most `timeout` seconds for it and
+   * calling `handleTimeout()` when none came. A sequential server returns
+   * once the request is served; a threading server once it has started.
+   *
+   * @throws {Error} An error that `handleError()` rethrew.
+   */
+  async handleRequest(): Promise<void> {
+    this.#announce();
+    await this.#waitForSlot();
+    const next = await this.#nextRequest(this.timeout);
+    if (next === TIMED_OUT) return await this.handleTimeout();
+    if (next === null) return;
+    const served = this.#handle(next[0], next[1]);
+    if (this.concurrencyLimit === 1) await served;
+    this.#throwIfFatal();
+  }
+
+  /**
+   * Stops the request loop at once. Safe from a handler, a signal listener,
+   * and before `serveForever()` starts (which then returns at once).
+   *
+   * @returns Resolves when `serveForever()` has returned (at once when it is
+   * not running).
+   */
+  shutdown(): Promise<void> {
+    this.#requestShutdown();
+    return this.#serving?.then(noop, noop) ?? Promise.resolve();
+  }
+
+  /**
+   * Closes the server: stops accepting, closes the socket, then (with
+   * `blockOnClose`) waits up to `drainTimeout` seconds for running handlers
+   * and closes the connections of those still running. Idempotent.
+   *
+   * @returns Resolves when closed; `finished` resolves then too.
+   */
+  serverClose(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  /** `await using server = …` shuts the server down and closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+    await this.serverClose();
+  }
+
+  /**
+   * Decides whether to serve a request. Returning `false` closes it at once.
+   *
+   * @param _request The request.
+   * @param _clientAddress The peer's address.
+   * @returns `true` to serve it. Default: `true`.
+   */
+  verifyRequest(_request: Request, _clientAddress: ClientAddress): boolean | Promise<boolean> {
+    return true;
+  }
+
+  /**
+   * Serves a verified request and then shuts it down; errors go to
+   * `handleError()`.
+   *
+   * @param request The request.
+   * @param clientAddress The peer's address.
+   */
+  async processRequest(request: Request, clientAddress: ClientAddress): Promise<void> {
+    try {
+      await this.finishRequest(request, clientAddress);
+    } catch (error) {
+      await this.#report(error, request, clientAddress);
+    } finally {
+      await this.shutdownRequest(request);
+    }
+  }
+
+  /**
+   * Runs the handler: `setup()`, `handle()`, then `finish()` even when
+   * `handle()` threw.
+   *
+   * @param request The request.
+   * @param clientAddress The peer's address.
+   */
+  async finishRequest(request: Request, clientAddress: ClientAddress): Promise<void> {
+    const handler = new this.RequestHandlerClass(request, clientAddress, this);
+    await handler.setup();
+    try {
+      await handler.handle();
+    } finally {
+      await handler.finish();
+    }
+  }
+
+  /**
+   * Ends a request after it was served or refused. Default: `closeRequest()`.
+   *
+   * @param request The request.
+   */
+  shutdownRequest(request: Request): void | Promise<void> {
+    this.closeRequest(request);
+  }
+
+  /**
+   * Releases a request's resources. Default: nothing (datagrams have none).
+   *
+   * @param _request The request.
+   */
+  closeRequest(_request: Request): void {}
+
+  /**
+   * Reports an error raised while serving a request. The default writes one
+   * line to stderr and the server keeps serving; rethrow to stop the server
+   * (`serveForever()` then rejects with the error).
+   *
+   * @param error What was thrown.
+   * @param _request The request, or `null` for an error accepting one.
+   * @param clientAddress The peer's address, or `null`.
+   */
+  handleError(
+    error: unknown,
+    _request: Request | null,
+    clientAddress: ClientAddress | null,
+  ): void | Promise<void> {
+    const where = clientAddress === null
+      ? "accepting a request"
+      : `handling a request from ${formatAddress(clientAddress as Deno.Addr)}`;
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    console.error(`${this.constructor.name}: error ${where}: ${what}`);
+  }
+
+  /** Called by `handleRequest()` when `timeout` passed with no request. Default: nothing. */
+  handleTimeout(): void | Promise<void> {}
+
+  /** Called after each request is started by `serveForever()`. Default: nothing. */
+  serviceActions(): void | Promise<void> {}
+
+  /**
+   * Waits for the next request.
+   *
+   * @returns The request and its address, or `null` once the socket is closed.
+   */
+  protected abstract getRequest(): Promise<[Request, ClientAddress] | null>;
+
+  /** Closes the server's socket; `getRequest()` then returns `null`. */
+  protected abstract closeSocket(): void;
+
+  /**
+   * How many requests may run at once: 1 serves them one after another (the
+   * next waits, as in Python); threading servers return their limit.
+   *
+   * @returns The limit.
+   */
+  protected get concurrencyLimit(): number {
+    return 1;
+  }
+
+  async #serve(): Promise<void> {
+    this.#announce();
+    while (!this.#shutdownRequested) {
+      await this.#waitForSlot();
+      const next = await this.#nextRequest(null);
+      if (next === null || next === TIMED_OUT) break;
+      this.#handle(next[0], next[1]);
+      await this.serviceActions();
+    }
+    this.#throwIfFatal();
+  }
+
+  #announce(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    this.#onListen?.(this.address);
+  }
+
+  /** Waits while `concurrencyLimit` requests run (a sequential server waits for the one). */
+  async #waitForSlot(): Promise<void> {
+    while (this.#active.size >= this.concurrencyLimit && !this.#shutdownRequested) {
+      this.#slotFreed ??= Promise.withResolvers();
+      await Promise.race([this.#slotFreed.promise, this.#shutdownSignal.promise]);
+    }
+  }
+
+  /** The next request; `null` on shutdown or close; accept errors are reported and retried. */
+  async #nextRequest(
+    timeout: number | null,
+  ): Promise<[Request, ClientAddress] | null | typeof TIMED_OUT> {
+    while (!this.#shutdownRequested) {
+      if (this.#pendingRequest === undefined) {
+        this.#pendingRequest = this.getRequest();
+        // Handled below or on close; never an unhandled rejection.
+        this.#pendingRequest.catch(noop);
+      }
+      const waits: Promise<{ next: [Request, ClientAddress] | null } | void | typeof TIMED_OUT>[] =
+        [this.#pendingRequest.then((next) => ({ next })), this.#shutdownSignal.promise];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      if (timeout !== null) {
+        waits.push(
+          new Promise((resolve) => timer = setTimeout(resolve, timeout * 1000, TIMED_OUT)),
+        );
+      }
+      try {
+        const outcome = await Promise.race(waits);
+        if (outcome === TIMED_OUT) return TIMED_OUT;
+        if (outcome === undefined) return null;
+        this.#pendingRequest = undefined;
+        return outcome.next;
+      } catch (error) {
+        this.#pendingRequest = undefined;
+        await this.#report(error, null, null);
+        await this.#pause(ACCEPT_ERROR_PAUSE_MS / 1000);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return null;
+  }
+
+  /** Verifies and processes one request, tracked until it is done. */
+  #handle(request: Request, clientAddress: ClientAddress): Promise<void> {
+    const served = this.#verifyAndProcess(request, clientAddress).finally(() => {
+      this.#active.delete(request);
+      this.#slotFreed?.resolve();
+      this.#slotFreed = undefined;
+    });
+    this.#active.set(request, served);
+    return served;
+  }
+
+  async #verifyAndProcess(request: Request, clientAddress: ClientAddress): Promise<void> {
+    let verified = false;
+    try {
+      verified = await this.verifyRequest(request, clientAddress);
+    } catch (error) {
+      await this.#report(error, request, clientAddress);
+    }
+    if (verified) {
+      await this.processRequest(request, clientAddress);
+      return;
+    }
+    try {
+      await this.shutdownRequest(request);
+    } catch (error) {
+      await this.#report(error, request, clientAddress);
+    }
+  }
+
+  /** Hands an error to `handleError()`; what it rethrows stops the server. */
+  async #report(
+    error: unknown,
+    request: Request | null,
+    clientAddress: ClientAddress | null,
+  ): Promise<void> {
+    // After a forced close, handlers fail on their closed connections: expected, not news.
+    if (this.#forceClosed && isPeerGone(error)) return;
+    try {
+      await this.handleError(error, request, clientAddress);
+    } catch (fatal) {
+      this.#fatal ??= { error: fatal };
+      this.#requestShutdown();
+    }
+  }
+
+  #throwIfFatal(): void {
+    if (this.#fatal !== undefined) throw this.#fatal.error;
+  }
+
+  #requestShutdown(): void {
+    if (this.#shutdownRequested) return;
+    this.#shutdownRequested = true;
+    this.#shutdownSignal.resolve();
+  }
+
+  async #close(): Promise<void> {
+    this.#requestShutdown();
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.closeSocket();
+    // The port is free only once the pending accept has settled.
+    const pending = await this.#pendingRequest?.catch(() => null);
+    this.#pendingRequest = undefined;
+    if (pending) await this.shutdownRequest(pending[0]);
+    if (this.blockOnClose) await this.#drain();
+    this.#finished.resolve();
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#active.size === 0) return;
+    const all = Promise.allSettled(this.#active.values());
+    if (await this.#within(all, this.drainTimeout)) return;
+    this.#forceClosed = true;
+    for (const request of this.#active.keys()) this.closeRequest(request);
+    await this.#within(all, FORCED_CLOSE_GRACE_SECONDS);
+  }
+
+  /** Whether `promise` settled within `seconds`. */
+  async #within(promise: Promise<unknown>, seconds: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(resolve, seconds * 1000, TIMED_OUT);
+    });
+    try {
+      return await Promise.race([promise, expired]) !== TIMED_OUT;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sleeps, but wakes at once on shutdown. */
+  async #pause(seconds: number): Promise<void> {
+    await this.#within(this.#shutdownSignal.promise, seconds);
+  }
+}
+
+function noop(): void {}

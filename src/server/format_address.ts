@@ -1,0 +1,31 @@
+/**
+ * Addresses as people write them.
+ *
+ * @module
+ */
+
+/**
+ * Formats a socket address for logs and messages: `127.0.0.1:9000`,
+ * `[::1]:9000`, or a Unix socket path.
+ *
+ * @example
+ * ```ts
+ * import { formatAddress } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatAddress({ transport: "tcp", hostname: "::1", port: 80 }), "[::1]:80");
+ * assert.equal(formatAddress({ transport: "unix", path: "/tmp/s.sock" }), "/tmp/s.sock");
+ * ```
+ *
+ * @param address A Deno address, or `null` when there is none.
+ * @returns The text.
+ */
+export function formatAddress(address: Deno.Addr | null | undefined): string {
+  if (address === null || address === undefined) return "(no address)";
+  if ("hostname" in address) {
+    const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+    return `${host}:${address.port}`;
+  }
+  if ("path" in address) return address.path === "" ? "(unnamed socket)" : address.path;
+  return String(address.transport);
+}

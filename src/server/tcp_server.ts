@@ -1,0 +1,179 @@
+/**
+ * The TCP server: Python's `TCPServer`.
+ *
+ * @module
+ */
+
+import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
+import { setting } from "./setting.ts";
+import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
+import { assertUnstableNet } from "./unstable_net.ts";
+
+/** Where a TCP server listens. */
+export interface TCPAddress {
+  /**
+   * The interface to bind: `"127.0.0.1"` for this machine only, `"0.0.0.0"`
+   * for every interface.
+   *
+   * @default {"0.0.0.0"}
+   */
+  hostname?: string;
+  /** The port; `0` picks a free one (read it from `server.address.port`). */
+  port: number;
+}
+
+/** A TCP server's bound address: what `Deno.connect()` takes as it is. */
+export type TCPBoundAddress = Deno.NetAddr & { transport: "tcp" };
+
+/** Options for TCP servers. Each overrides the static default of the same name. */
+export interface TCPServerOptions extends StreamServerOptions<TCPBoundAddress> {
+  /**
+   * The listen backlog: connections the kernel queues before they are
+   * accepted (Python's `request_queue_size`, 5 there; Deno's default 511,
+   * as nginx and Redis use). The kernel caps it at `net.core.somaxconn`.
+   *
+   * @default {511}
+   */
+  requestQueueSize?: number;
+  /**
+   * SO_REUSEADDR, so a restarted server can bind while old connections are
+   * in TIME_WAIT. Deno always sets it on TCP listeners, so only `true` is
+   * accepted (Python's default is `false`; Python tutorials set `true`).
+   *
+   * @default {true}
+   */
+  allowReuseAddress?: boolean;
+  /**
+   * SO_REUSEPORT, so several processes can listen on one port and the kernel
+   * spreads connections among them (Linux). Needs `--unstable-net`.
+   *
+   * @default {false}
+   */
+  allowReusePort?: boolean;
+  /**
+   * TCP_NODELAY on each connection. Deno leaves Nagle's algorithm on for
+   * accepted connections, which delays a small write that follows another
+   * (a header, then a body) by about 40 ms; replies are coalesced by `wfile`
+   * anyway, so Nagle has nothing left to do.
+   *
+   * @default {true}
+   */
+  noDelay?: boolean;
+  /**
+   * SO_KEEPALIVE on each connection, so a peer that vanished is detected.
+   *
+   * @default {false}
+   */
+  keepAlive?: boolean;
+}
+
+/**
+ * A TCP server that serves one connection at a time: the next client waits
+ * in the listen backlog until the current handler returns, as in Python.
+ * Use {@linkcode ThreadingTCPServer} to serve clients concurrently.
+ *
+ * The socket is bound in the constructor: `server.address` is ready at
+ * once, and a bind failure throws and leaves nothing open.
+ *
+ * @example Serve one request at a time
+ * ```ts
+ * import { StreamRequestHandler, TCPServer } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Echo extends StreamRequestHandler {
+ *   override async handle() {
+ *     for await (const chunk of this.rfile) await this.wfile.write(chunk);
+ *   }
+ * }
+ *
+ * await using server = new TCPServer({ hostname: "127.0.0.1", port: 0 }, Echo);
+ * const serving = server.handleRequest();
+ * const conn = await Deno.connect(server.address);
+ * await conn.write(new TextEncoder().encode("ping"));
+ * await conn.closeWrite();
+ * const reply = new Uint8Array(4);
+ * assert.equal(await conn.read(reply), 4);
+ * conn.close();
+ * await serving;
+ * ```
+ */
+export class TCPServer extends StreamServer<TCPBoundAddress> {
+  /** Default for {@linkcode TCPServerOptions.requestQueueSize}. */
+  static requestQueueSize: number = 511;
+  /** Default for {@linkcode TCPServerOptions.allowReuseAddress}. */
+  static allowReuseAddress: boolean = true;
+  /** Default for {@linkcode TCPServerOptions.allowReusePort}. */
+  static allowReusePort: boolean = false;
+  /** Default for {@linkcode TCPServerOptions.noDelay}. */
+  static noDelay: boolean = true;
+  /** Default for {@linkcode TCPServerOptions.keepAlive}. */
+  static keepAlive: boolean = false;
+
+  /** The listen backlog in force. */
+  readonly requestQueueSize: number;
+  /** Whether SO_REUSEADDR is set (always, on Deno). */
+  readonly allowReuseAddress: boolean;
+  /** Whether SO_REUSEPORT is set. */
+  readonly allowReusePort: boolean;
+  /** Whether TCP_NODELAY is set on new connections. */
+  noDelay: boolean;
+  /** Whether SO_KEEPALIVE is set on new connections. */
+  keepAlive: boolean;
+
+  /**
+   * Binds and listens.
+   *
+   * @param address Where to listen.
+   * @param RequestHandlerClass The handler class.
+   * @param options Settings for this instance.
+   * @throws {Deno.errors.AddrInUse} The port is taken.
+   * @throws {TypeError} `allowReusePort` without `--unstable-net`, or
+   * `allowReuseAddress: false`.
+   */
+  constructor(
+    address: TCPAddress,
+    RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
+    options: TCPServerOptions = {},
+  ) {
+    const defaults = new.target as unknown as typeof TCPServer;
+    const requestQueueSize = setting(options.requestQueueSize, defaults.requestQueueSize);
+    const allowReuseAddress = setting(options.allowReuseAddress, defaults.allowReuseAddress);
+    const allowReusePort = setting(options.allowReusePort, defaults.allowReusePort);
+    if (!allowReuseAddress) {
+      throw new TypeError(
+        "Cannot honour allowReuseAddress false: Deno always sets SO_REUSEADDR on TCP listeners",
+      );
+    }
+    if (allowReusePort) assertUnstableNet("allowReusePort (SO_REUSEPORT)");
+    const listener = Deno.listen({
+      hostname: address.hostname ?? "0.0.0.0",
+      port: address.port,
+      tcpBacklog: requestQueueSize,
+      ...(allowReusePort ? { reusePort: true } : {}),
+    });
+    super(listener, RequestHandlerClass, options);
+    this.requestQueueSize = requestQueueSize;
+    this.allowReuseAddress = allowReuseAddress;
+    this.allowReusePort = allowReusePort;
+    this.noDelay = setting(options.noDelay, defaults.noDelay);
+    this.keepAlive = setting(options.keepAlive, defaults.keepAlive);
+  }
+
+  /**
+   * Accepts the next connection and applies `noDelay` and `keepAlive`.
+   *
+   * @returns The connection and the peer's address, or `null` once closed.
+   */
+  protected override async getRequest(): Promise<[Deno.Conn, Deno.Addr] | null> {
+    const next = await super.getRequest();
+    if (next === null) return null;
+    const conn = next[0] as Deno.TcpConn;
+    try {
+      conn.setNoDelay(this.noDelay);
+      conn.setKeepAlive(this.keepAlive);
+    } catch {
+      // The peer already reset: the handler's first read reports it.
+    }
+    return next;
+  }
+}

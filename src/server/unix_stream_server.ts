@@ -1,0 +1,78 @@
+/**
+ * The Unix stream socket server: Python's `UnixStreamServer`.
+ *
+ * @module
+ */
+
+import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
+import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
+import { bindUnixPath, removeSocketFile, socketFileInode } from "./unix_socket_file.ts";
+
+/** A Unix server's bound address: what `Deno.connect()` takes as it is. */
+export type UnixBoundAddress = Deno.UnixAddr & { transport: "unix" };
+
+/** Where a Unix socket server listens. */
+export interface UnixAddress {
+  /** The socket file's path. */
+  path: string;
+}
+
+/**
+ * A server on a Unix stream socket (AF_UNIX, SOCK_STREAM) that serves one
+ * connection at a time; see {@linkcode ThreadingUnixStreamServer}.
+ *
+ * A socket file left by a crashed process is detected and replaced (a live
+ * server's is not: that is `AddrInUse`); the file is removed on close. Needs
+ * `--allow-read` and `--allow-write` for the path.
+ *
+ * @example Serve one client on a socket file
+ * ```ts
+ * import { StreamRequestHandler, UnixStreamServer } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Hello extends StreamRequestHandler {
+ *   override async handle() {
+ *     await this.wfile.write("hello\n");
+ *   }
+ * }
+ *
+ * const path = `${await Deno.makeTempDir()}/hello.sock`;
+ * await using server = new UnixStreamServer({ path }, Hello);
+ * const serving = server.handleRequest();
+ * using conn = await Deno.connect({ transport: "unix", path });
+ * const reply = new Uint8Array(6);
+ * assert.equal(await conn.read(reply), 6);
+ * await serving;
+ * ```
+ */
+export class UnixStreamServer extends StreamServer<UnixBoundAddress> {
+  readonly #ino: number | null;
+
+  /**
+   * Binds and listens.
+   *
+   * @param address The socket path.
+   * @param RequestHandlerClass The handler class.
+   * @param options Settings for this instance.
+   * @throws {Deno.errors.AddrInUse} A live server holds the path, or it is
+   * not a socket.
+   */
+  constructor(
+    address: UnixAddress,
+    RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
+    options: StreamServerOptions<UnixBoundAddress> = {},
+  ) {
+    const listener = bindUnixPath(
+      address.path,
+      () => Deno.listen({ transport: "unix", path: address.path }),
+    );
+    super(listener, RequestHandlerClass, options);
+    this.#ino = socketFileInode(address.path);
+  }
+
+  /** Closes the listener and removes the socket file it created. */
+  protected override closeSocket(): void {
+    super.closeSocket();
+    removeSocketFile(this.address.path, this.#ino);
+  }
+}
