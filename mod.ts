@@ -73,3 +73,4 @@ export { ThreadingTCPServer } from "./src/server/threading_tcp_server.ts";
 export { UnixStreamServer } from "./src/server/unix_stream_server.ts";
 export type { UnixAddress, UnixBoundAddress } from "./src/server/unix_stream_server.ts";
 export { ThreadingUnixStreamServer } from "./src/server/threading_unix_stream_server.ts";
+// @exports datagram (helper: datagrams)

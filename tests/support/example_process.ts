@@ -1,0 +1,88 @@
+// Test support: an example program as a real subprocess, ready once it has
+// printed its `listening on HOST:PORT` line.
+
+/** A running example. */
+export interface ExampleProcess {
+  /** The port from the `listening on` line. */
+  port: number;
+  /** The address text from the `listening on` line (`HOST:PORT` or a path). */
+  address: string;
+  /** Everything printed on stdout so far (after the listening line too). */
+  stdout(): string;
+  /** Everything printed on stderr so far. */
+  stderr(): string;
+  /** Sends a signal and waits for exit; returns the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Starts `deno run <permissions> examples/<name> <args>` and resolves once it
+ * prints `listening on ...`. Pass `--port 0` in `args` to get a free port.
+ * The process is killed if it has not listened within `timeoutSeconds`.
+ */
+export async function startExample(
+  name: string,
+  args: string[],
+  options: { permissions?: string[]; timeoutSeconds?: number; cwd?: string } = {},
+): Promise<ExampleProcess> {
+  const root = new URL("../../", import.meta.url);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(options.permissions ?? ["--allow-net"]),
+      new URL(`examples/${name}`, root).pathname,
+      ...args,
+    ],
+    cwd: options.cwd ?? root.pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let err = "";
+  const drainStderr = (async () => {
+    for await (const chunk of child.stderr) err += decoder.decode(chunk, { stream: true });
+  })();
+  const stdoutReader = child.stdout.getReader();
+  const timer = setTimeout(() => child.kill("SIGKILL"), (options.timeoutSeconds ?? 30) * 1000);
+  let match: RegExpMatchArray | null = null;
+  while (match === null) {
+    const { value, done } = await stdoutReader.read();
+    if (done) {
+      clearTimeout(timer);
+      await child.status;
+      await drainStderr;
+      throw new Error(`examples/${name} exited before listening:\n${out}\n${err}`);
+    }
+    out += decoder.decode(value, { stream: true });
+    match = out.match(/listening on (\S+)/);
+  }
+  clearTimeout(timer);
+  const drainStdout = (async () => {
+    for (;;) {
+      const { value, done } = await stdoutReader.read();
+      if (done) return;
+      out += decoder.decode(value, { stream: true });
+    }
+  })();
+  const address = match[1];
+  return {
+    port: Number(address.match(/:(\d+)$/)?.[1] ?? 0),
+    address,
+    stdout: () => out,
+    stderr: () => err,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already exited.
+      }
+      const status = await child.status;
+      await drainStdout;
+      await drainStderr;
+      return status.code;
+    },
+  };
+}
