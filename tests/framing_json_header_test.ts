@@ -21,6 +21,7 @@ import {
 } from "../src/framing/json_header_stream.ts";
 import { lengthFieldFromFormat, writeLength } from "../src/framing/length_field.ts";
 import { bytes, cutAt, decodeChunks, encodeAll } from "./support/codec_harness.ts";
+import { runPython } from "./support/python.ts";
 
 // What Python sends: struct.pack(format, len(json)) + json + body.
 function classic(
@@ -364,21 +365,10 @@ const toHex = (data: Uint8Array) =>
 const fromHex = (hex: string) =>
   Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
 
-async function python(script: string, input?: string): Promise<string> {
-  const child = new Deno.Command("python3", {
-    args: ["-c", script],
-    stdin: input === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (input !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(bytes(input));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  return new TextDecoder().decode(stdout);
+async function python(script: string, stdin?: string): Promise<string> {
+  const { code, stdout, stderr } = await runPython(script, { stdin });
+  assert.equal(code, 0, stderr);
+  return stdout;
 }
 
 Deno.test("JsonHeaderCodec interop: Python's struct.pack('i') + json.dumps frames, both ways", async () => {

@@ -77,8 +77,9 @@ export interface FrameDecoder<Frame> {
    */
   decode(input: ByteWindow): Frame | undefined;
   /**
-   * Called once the peer has sent everything: returns a last frame if the
-   * format allows one without a terminator, `undefined` when `input` is empty.
+   * Called once the peer has sent everything, and again until it returns
+   * `undefined` (as tokio does): returns a frame left at the end, such as a
+   * last line without a terminator, or `undefined` when none is left.
    *
    * @param input The bytes left after the last `decode`.
    * @returns The last frame, or `undefined` when nothing is left.

@@ -52,7 +52,9 @@ export function decodeFrames<Frame>(codec: Codec<Frame, never>, bytes: Uint8Arra
     if (frame === undefined) break;
     frames.push(frame);
   }
-  const last = decoder.decodeEof(input);
-  if (last !== undefined) frames.push(last);
-  return frames;
+  for (;;) {
+    const last = decoder.decodeEof(input);
+    if (last === undefined) return frames;
+    frames.push(last);
+  }
 }

@@ -27,6 +27,8 @@ export class FrameTooLongError extends RangeError {
   readonly maxFrameLength: number;
 
   /**
+   * Creates the error for a refused length.
+   *
    * @param length The length that was refused.
    * @param maxFrameLength The limit it exceeded.
    * @param action `"decode"` or `"encode"`, for the message.
@@ -64,6 +66,8 @@ export class InvalidLengthError extends RangeError {
   readonly length: number;
 
   /**
+   * Creates the error for an impossible length value.
+   *
    * @param length The length that was read.
    * @param reason Why it is invalid, for the message.
    */
@@ -93,6 +97,8 @@ export class IncompleteFrameError extends Error {
   readonly expected: number | undefined;
 
   /**
+   * Creates the error for a stream that ended inside a frame.
+   *
    * @param received How many bytes of the frame arrived.
    * @param expected How many the frame needed, when known.
    */
@@ -127,6 +133,8 @@ export class FrameSyntaxError extends SyntaxError {
   readonly offset: number;
 
   /**
+   * Creates the error for bytes that break the format.
+   *
    * @param detail What is wrong, for the message.
    * @param offset Where the problem starts, from the frame start.
    */

@@ -98,6 +98,8 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   #readAhead: number;
 
   /**
+   * Creates a reader over `source`; nothing is read until asked.
+   *
    * @param source The connection to read from.
    * @param options Timeout, first buffer size, and the before-wait hook.
    */

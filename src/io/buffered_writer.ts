@@ -103,6 +103,8 @@ export class BufferedWriter {
   readonly #sink: ByteSink = { write: (bytes) => this.#append(bytes) };
 
   /**
+   * Creates a writer over `destination`; no buffer is allocated until the first write.
+   *
    * @param destination The connection to write to.
    * @param options Backpressure threshold and write timeout.
    */

@@ -23,7 +23,11 @@ export class ReadTimeoutError extends Deno.errors.TimedOut {
   /** The timeout that expired, in seconds. */
   readonly timeout: number;
 
-  /** @param timeout The timeout that expired, in seconds. */
+  /**
+   * Creates the error for a read that timed out.
+   *
+   * @param timeout The timeout that expired, in seconds.
+   */
   constructor(timeout: number) {
     super(`Cannot read: no data for ${timeout} s (timeout ${timeout} s)`);
     this.name = "ReadTimeoutError";
@@ -51,6 +55,8 @@ export class WriteTimeoutError extends Deno.errors.TimedOut {
   readonly unsent: number;
 
   /**
+   * Creates the error for a send that timed out.
+   *
    * @param timeout The timeout that expired, in seconds.
    * @param unsent How many bytes were still waiting to be sent.
    */

@@ -138,6 +138,8 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   readonly #finished: PromiseWithResolvers<void> = Promise.withResolvers();
 
   /**
+   * Sets up the lifecycle; subclasses bind their socket before calling it.
+   *
    * @param RequestHandlerClass The handler class.
    * @param options Settings for this instance.
    */
@@ -166,6 +168,16 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
    */
   get finished(): Promise<void> {
     return this.#finished.promise;
+  }
+
+  /**
+   * Requests being served right now. Finished ones are forgotten at once,
+   * so this returns to 0 when the server is idle.
+   *
+   * @returns The count.
+   */
+  get activeRequests(): number {
+    return this.#active.size;
   }
 
   /**

@@ -50,6 +50,8 @@ export abstract class StreamServer<Address extends Deno.Addr>
   readonly #listener: Deno.Listener<Deno.Conn, Deno.Addr>;
 
   /**
+   * Takes ownership of a bound listener; subclasses bind it first.
+   *
    * @param listener The bound listener; the server owns it from here on.
    * @param RequestHandlerClass The handler class.
    * @param options Settings for this instance.

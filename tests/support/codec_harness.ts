@@ -27,9 +27,11 @@ export function decodeChunks<Frame>(codec: Codec<Frame, never>, chunks: Uint8Arr
       frames.push(frame);
     }
   }
-  const last = decoder.decodeEof(window);
-  if (last !== undefined) frames.push(last);
-  return frames;
+  for (;;) {
+    const last = decoder.decodeEof(window);
+    if (last === undefined) return frames;
+    frames.push(last);
+  }
 }
 
 /** Cuts `bytes` at the given offsets (sorted, deduplicated, in range). */

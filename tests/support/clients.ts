@@ -1,0 +1,42 @@
+// Test support: small clients for server tests.
+
+/** Reads until the peer closes; returns everything received. */
+export async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(65536);
+  for (;;) {
+    const count = await conn.read(buffer);
+    if (count === null) break;
+    chunks.push(buffer.slice(0, count));
+  }
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** Connects, sends `text`, half-closes, and returns the whole reply as text. */
+export async function exchange(
+  address: Deno.ConnectOptions | Deno.UnixConnectOptions,
+  text: string,
+): Promise<string> {
+  using conn = await Deno.connect(address as Deno.ConnectOptions);
+  await conn.write(new TextEncoder().encode(text));
+  await conn.closeWrite();
+  return new TextDecoder().decode(await readToEnd(conn));
+}
+
+/** Reads exactly `n` bytes (or fewer at end of stream) as text. */
+export async function readText(conn: Deno.Conn, n: number): Promise<string> {
+  const out = new Uint8Array(n);
+  let filled = 0;
+  while (filled < n) {
+    const count = await conn.read(out.subarray(filled));
+    if (count === null) break;
+    filled += count;
+  }
+  return new TextDecoder().decode(out.subarray(0, filled));
+}
