@@ -360,7 +360,10 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
       await this.#waitForSlot();
       const next = await this.#nextRequest(null);
       if (next === null || next === TIMED_OUT) break;
-      this.#handle(next[0], next[1]);
+      const served = this.#handle(next[0], next[1]);
+      // A sequential server finishes the request first (as Python does), but a
+      // handler that calls shutdown() must not wait on itself: race the signal.
+      if (this.concurrencyLimit === 1) await Promise.race([served, this.#shutdownSignal.promise]);
       await this.serviceActions();
     }
     this.#throwIfFatal();
@@ -417,11 +420,14 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
 
   /** Verifies and processes one request, tracked until it is done. */
   #handle(request: Request, clientAddress: ClientAddress): Promise<void> {
-    const served = this.#verifyAndProcess(request, clientAddress).finally(() => {
-      this.#active.delete(request);
-      this.#slotFreed?.resolve();
-      this.#slotFreed = undefined;
-    });
+    const served = this.#verifyAndProcess(request, clientAddress)
+      // An overridden processRequest may throw too: contained like a handler error.
+      .catch((error) => this.#report(error, request, clientAddress))
+      .finally(() => {
+        this.#active.delete(request);
+        this.#slotFreed?.resolve();
+        this.#slotFreed = undefined;
+      });
     this.#active.set(request, served);
     return served;
   }
