@@ -54,6 +54,8 @@ export type {
   JsonHeaderStreamFrame,
 } from "./src/framing/json_header_stream.ts";
 export { FrameDecoderStream, FrameEncoderStream } from "./src/framing/frame_streams.ts";
+export { connect, FramedClient } from "./src/client.ts";
+export type { ClientAddress, ConnectOptions } from "./src/client.ts";
 export { BaseRequestHandler } from "./src/handlers/base_request_handler.ts";
 export type { HandlerServer, RequestHandlerClass } from "./src/handlers/base_request_handler.ts";
 export { StreamRequestHandler } from "./src/handlers/stream_request_handler.ts";
