@@ -9,13 +9,14 @@ export type FlagValues = Record<string, string | boolean | undefined>;
 
 /**
  * Parses `--host` (default 127.0.0.1), `--port` and the example's own flags.
- * Unknown flags are an error, so a typo does not pass silently.
+ * Unknown flags are an error, so a typo does not pass silently; so are
+ * positional arguments, unless `defaults.allowPositionals` is set.
  */
 export function parseFlags(
   extra: Record<string, { type: "string" | "boolean" }>,
-  defaults: { port: number },
-): { hostname: string; port: number; values: FlagValues } {
-  const { values } = parseArgs({
+  defaults: { port: number; allowPositionals?: boolean },
+): { hostname: string; port: number; values: FlagValues; positionals: string[] } {
+  const { values, positionals } = parseArgs({
     args: Deno.args,
     options: {
       host: { type: "string", default: "127.0.0.1" },
@@ -23,13 +24,14 @@ export function parseFlags(
       ...extra,
     },
     strict: true,
+    allowPositionals: defaults.allowPositionals ?? false,
   });
   const flags = values as FlagValues;
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`--port must be 0 to 65535, got ${flags.port}`);
   }
-  return { hostname: String(flags.host), port, values: flags };
+  return { hostname: String(flags.host), port, values: flags, positionals };
 }
 
 /** What `runUntilSignal` needs of a server. */

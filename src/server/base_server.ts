@@ -68,7 +68,7 @@ const ACCEPT_ERROR_PAUSE_MS = 100;
  * `handleTimeout()`, `serviceActions()`.
  *
  * **For subclasses** (new server kinds): `getRequest()`, `closeSocket()`,
- * `concurrencyLimit`.
+ * `afterDrain()`, `concurrencyLimit`.
  *
  * Better than Python's: `shutdown()` wakes the loop at once (no polling),
  * is safe from a handler and before `serveForever()` starts; finished
@@ -345,6 +345,13 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   protected abstract closeSocket(): void;
 
   /**
+   * Called by `serverClose()` after the drain, before `finished` resolves:
+   * releases what running handlers use until they end, such as a datagram
+   * server's socket, which replies go out on. Default: nothing.
+   */
+  protected afterDrain(): void | Promise<void> {}
+
+  /**
    * How many requests may run at once: 1 serves them one after another (the
    * next waits, as in Python); threading servers return their limit.
    *
@@ -485,7 +492,11 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
     this.#pendingRequest = undefined;
     if (pending) await this.shutdownRequest(pending[0]);
     if (this.blockOnClose) await this.#drain();
-    this.#finished.resolve();
+    try {
+      await this.afterDrain();
+    } finally {
+      this.#finished.resolve();
+    }
   }
 
   async #drain(): Promise<void> {
