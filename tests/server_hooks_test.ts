@@ -2,7 +2,13 @@
 // containment (CPython's ErrorHandlerTest), and verifyRequest.
 
 import assert from "node:assert/strict";
-import { BaseRequestHandler, StreamRequestHandler, TCPServer, ThreadingTCPServer } from "../mod.ts";
+import {
+  BaseRequestHandler,
+  IncompleteFrameError,
+  StreamRequestHandler,
+  TCPServer,
+  ThreadingTCPServer,
+} from "../mod.ts";
 import { exchange, readToEnd } from "./support/clients.ts";
 import { runPython } from "./support/python.ts";
 
