@@ -148,26 +148,19 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Reads exactly `n` bytes.
+   * Reads exactly `n` bytes. Nothing is consumed until all `n` are here, so
+   * after a timeout the bytes already received are still there to read.
    *
-   * @param n How many bytes; the result is allocated at this size.
+   * @param n How many bytes; the buffer grows to hold them.
    * @returns `n` bytes.
    * @throws {IncompleteFrameError} The stream ended first.
    * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
    */
   async readExactly(n: number): Promise<Uint8Array> {
-    const window = this.#window;
-    if (window.length >= n) return window.take(n);
-    const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
-      if (window.length === 0 && !(await this.#fill())) throw new IncompleteFrameError(filled, n);
-      const count = Math.min(n - filled, window.length);
-      out.set(window.bytes.subarray(window.start, window.start + count), filled);
-      window.advance(count);
-      filled += count;
+    while (this.#window.length < n) {
+      if (!(await this.#fill())) throw new IncompleteFrameError(this.#window.length, n);
     }
-    return out;
+    return this.#window.take(n);
   }
 
   /**
