@@ -100,6 +100,7 @@ export class BufferedWriter {
   #inFlight = 0;
   #draining: Promise<void> | undefined;
   #error: unknown;
+  #closed = false;
   readonly #sink: ByteSink = { write: (bytes) => this.#append(bytes) };
 
   /**
@@ -153,7 +154,12 @@ export class BufferedWriter {
    */
   writeFrame<Input>(codec: Codec<unknown, Input>, frame: Input): Promise<void> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
-    codec.encode(frame, this.#sink);
+    try {
+      codec.encode(frame, this.#sink);
+    } catch (error) {
+      // A refused frame is reported like every other write failure: as a rejection.
+      return Promise.reject(error);
+    }
     return this.#afterAppend();
   }
 
@@ -173,11 +179,15 @@ export class BufferedWriter {
 
   /**
    * Flushes, then refuses further writes and releases the shared flush timer
-   * when no other writer needs it (so no timer outlives the last connection).
+   * when no other writer needs it, so no timer outlives the last connection
+   * (`flush()` alone leaves it to fire on the next turn of the event loop).
+   * Closing again does nothing.
    *
    * @throws {WriteTimeoutError} The peer did not read within `writeTimeout`.
    */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
       await this.flush();
     } finally {
