@@ -198,11 +198,15 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
    */
   async readFrame<Frame>(decoder: FrameDecoder<Frame>): Promise<Frame | null> {
+    const window = this.#window;
     for (;;) {
       // Fast path: a frame already buffered is returned without touching the socket.
-      const frame = decoder.decode(this.#window);
+      const frame = decoder.decode(window);
       if (frame !== undefined) return frame;
-      if (!(await this.#fill())) return decoder.decodeEof(this.#window) ?? null;
+      if (this.#eof) return decoder.decodeEof(window) ?? null;
+      // The fill is inline (one await, no second async frame): this is the hot path.
+      if (this.#pending === undefined) await this.#startRead();
+      if (!this.#received(await this.#awaitRead())) return decoder.decodeEof(window) ?? null;
     }
   }
 
@@ -233,15 +237,35 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   /** Reads once from the socket into free buffer space; `false` at end of stream. */
   async #fill(): Promise<boolean> {
     if (this.#eof) return false;
-    if (this.#pending === undefined) {
-      this.#makeRoom();
-      if (this.#beforeWait !== undefined) await this.#beforeWait();
-      this.#pending = this.#source.read(this.#window.bytes.subarray(this.#window.end));
-    }
+    if (this.#pending === undefined) await this.#startRead();
+    return this.#received(await this.#awaitRead());
+  }
+
+  /**
+   * Makes room, lets `beforeWait` run (the writer flushes there), then starts
+   * one socket read. Returns the hook's promise only when it gave one.
+   */
+  #startRead(): Promise<void> | void {
+    this.#makeRoom();
+    const flushing = this.#beforeWait?.();
+    if (flushing === undefined) return this.#issueRead();
+    return flushing.then(this.#issueRead);
+  }
+
+  readonly #issueRead = (): void => {
+    this.#pending = this.#source.read(this.#window.bytes.subarray(this.#window.end));
+  };
+
+  /** The read in flight, bounded by `timeout`; it stays in flight after a timeout. */
+  #awaitRead(): Promise<number | null> {
     const timeout = this.timeout;
-    const count = timeout === null
-      ? await this.#pending
-      : await withDeadline(this.#pending, timeout, () => new ReadTimeoutError(timeout));
+    return timeout === null
+      ? this.#pending!
+      : withDeadline(this.#pending!, timeout, () => new ReadTimeoutError(timeout));
+  }
+
+  /** Takes in what a read delivered; `false` at end of stream. */
+  #received(count: number | null): boolean {
     this.#pending = undefined;
     if (count === null) {
       this.#eof = true;
@@ -299,12 +323,15 @@ class FrameIterator<Frame> implements AsyncIterableIterator<Frame> {
     // Fast path: a buffered frame needs no socket read and no async function.
     const frame = this.#decoder.decode(this.#window);
     if (frame !== undefined) return Promise.resolve({ done: false, value: frame });
-    return this.#reader.readFrame(this.#decoder).then((next) => {
-      if (next !== null) return { done: false, value: next };
-      this.#done = true;
-      return DONE;
-    });
+    return this.#reader.readFrame(this.#decoder).then(this.#toResult);
   }
+
+  // Bound once, so a frame that needs a socket read allocates no closure.
+  readonly #toResult = (next: Frame | null): IteratorResult<Frame> => {
+    if (next !== null) return { done: false, value: next };
+    this.#done = true;
+    return DONE;
+  };
 
   return(): Promise<IteratorResult<Frame>> {
     this.#done = true;

@@ -42,10 +42,14 @@ export interface BufferedWriterOptions {
 const encoder = new TextEncoder();
 const RESOLVED: Promise<void> = Promise.resolve();
 
-// One timer for every writer in the process: a write that no read follows is
-// still sent on the next turn of the event loop, at the cost of one timer per
-// turn rather than one per write (a timer costs about as much as a small
-// request).
+// The safety net for a write that no read follows: once a writer has stayed
+// dirty for a few microtask hops (its handler went on to something other than
+// reading, which would have flushed), it joins this set, and one timer for the
+// whole process flushes the set on the next turn of the event loop. A handler
+// that writes and then reads never arms a timer (a timer costs about as much
+// as a small request); one that writes and then waits costs one timer per
+// event-loop turn, shared by every connection.
+const SETTLE_HOPS = 3;
 const dirtyWriters = new Set<BufferedWriter>();
 let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -55,6 +59,11 @@ function flushDirtyWriters(): void {
   dirtyWriters.clear();
   // Errors are kept by each writer and thrown by its next call.
   for (const writer of writers) writer.flush().catch(() => {});
+}
+
+function scheduleFlush(writer: BufferedWriter): void {
+  dirtyWriters.add(writer);
+  flushTimer ??= setTimeout(flushDirtyWriters, 0);
 }
 
 /**
@@ -101,6 +110,8 @@ export class BufferedWriter {
   #draining: Promise<void> | undefined;
   #error: unknown;
   #closed = false;
+  /** Microtask hops since the last write, while a flush is still owed (0: not watching). */
+  #settleHops = 0;
   readonly #sink: ByteSink = { write: (bytes) => this.#append(bytes) };
 
   /**
@@ -173,8 +184,7 @@ export class BufferedWriter {
     if (this.#draining !== undefined) return this.#draining;
     if (this.#queued + this.#length === 0) return RESOLVED;
     dirtyWriters.delete(this);
-    this.#draining = this.#drain().finally(() => this.#draining = undefined);
-    return this.#draining;
+    return this.#draining = this.#drain();
   }
 
   /**
@@ -202,10 +212,24 @@ export class BufferedWriter {
 
   #afterAppend(): Promise<void> {
     if (this.#queued + this.#length >= this.#highWaterMark) return this.flush();
-    dirtyWriters.add(this);
-    flushTimer ??= setTimeout(flushDirtyWriters, 0);
+    if (this.#settleHops === 0) {
+      this.#settleHops = 1;
+      queueMicrotask(this.#settle);
+    }
     return RESOLVED;
   }
+
+  /** Re-checks for a few microtask hops whether a read has flushed; else schedules a flush. */
+  readonly #settle = (): void => {
+    if (this.#queued + this.#length === 0 || this.#draining !== undefined) {
+      this.#settleHops = 0;
+    } else if (this.#settleHops++ < SETTLE_HOPS) {
+      queueMicrotask(this.#settle);
+    } else {
+      this.#settleHops = 0;
+      scheduleFlush(this);
+    }
+  };
 
   #append(bytes: Uint8Array): void {
     if (bytes.length >= this.#highWaterMark) {
@@ -248,43 +272,42 @@ export class BufferedWriter {
     this.#inFlight = 0;
   }
 
+  // One async frame per flush, with the partial-write loop inline: a flush
+  // per request is the hot path, and every extra promise shows up as GC time.
   async #drain(): Promise<void> {
     try {
       while (this.#queued + this.#length > 0) {
-        if (this.#queued > 0) {
-          // Older chunks first: the queue holds what was written before the open buffer.
-          const chunk = this.#queue.shift()!;
-          await this.#writeAll(chunk);
-          this.#queued -= chunk.length;
-          continue;
+        // Older chunks first: the queue holds what was written before the open buffer.
+        const fromQueue = this.#queued > 0;
+        const buffer = this.#buffer;
+        const chunk = fromQueue ? this.#queue[0] : buffer!.subarray(0, this.#length);
+        if (!fromQueue) this.#inFlight = chunk.length;
+        for (let sent = 0; sent < chunk.length;) {
+          sent += await this.#write(sent === 0 ? chunk : chunk.subarray(sent), chunk.length - sent);
         }
-        // Fast path: the open buffer is sent in place and kept for the next batch.
-        const buffer = this.#buffer!;
-        const length = this.#inFlight = this.#length;
-        await this.#writeAll(buffer.subarray(0, length));
-        if (this.#buffer === buffer) {
-          // Appends made while it was in flight went after it: keep them.
-          buffer.copyWithin(0, length, this.#length);
-          this.#length -= length;
+        if (fromQueue) {
+          this.#queue.shift();
+          this.#queued -= chunk.length;
+        } else if (this.#buffer === buffer) {
+          // Fast path: the open buffer was sent in place and is kept for the next
+          // batch; appends made while it was in flight went after it.
+          buffer!.copyWithin(0, chunk.length, this.#length);
+          this.#length -= chunk.length;
           this.#inFlight = 0;
         }
       }
     } catch (error) {
       this.#error = error;
       throw error;
+    } finally {
+      this.#draining = undefined;
     }
   }
 
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      const pending = this.#destination.write(bytes.subarray(offset));
-      const timeout = this.writeTimeout;
-      offset += timeout === null ? await pending : await withDeadline(
-        pending,
-        timeout,
-        () => new WriteTimeoutError(timeout, this.buffered - offset),
-      );
-    }
+  #write(bytes: Uint8Array, unsent: number): Promise<number> {
+    const pending = this.#destination.write(bytes);
+    const timeout = this.writeTimeout;
+    if (timeout === null) return pending;
+    return withDeadline(pending, timeout, () => new WriteTimeoutError(timeout, unsent));
   }
 }
