@@ -64,6 +64,7 @@ export type { BufferedReaderOptions, ByteSource } from "./src/io/buffered_reader
 export { BufferedWriter } from "./src/io/buffered_writer.ts";
 export type { BufferedWriterOptions, ByteDestination } from "./src/io/buffered_writer.ts";
 export { ReadTimeoutError, WriteTimeoutError } from "./src/io/errors.ts";
+export { isPeerGone } from "./src/io/peer_gone.ts";
 export { BaseServer } from "./src/server/base_server.ts";
 export type { BaseServerOptions } from "./src/server/base_server.ts";
 export { formatAddress } from "./src/server/format_address.ts";

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   BaseRequestHandler,
   IncompleteFrameError,
+  isPeerGone,
   StreamRequestHandler,
   TCPServer,
   ThreadingTCPServer,
@@ -266,12 +267,10 @@ good.close()
   await server.shutdown();
   await serving;
   await server.serverClose();
-  assert.equal(errors.length, 1);
-  // How the reset surfaces depends on when it lands: any of "that client is gone".
-  const error = errors[0].error;
-  assert.ok(
-    error instanceof IncompleteFrameError || error instanceof Deno.errors.ConnectionReset ||
-      error instanceof Deno.errors.NotConnected || error instanceof Deno.errors.BrokenPipe,
-    `unexpected ${error}`,
-  );
+  // A reset that lands before accept() is skipped silently; after it, the
+  // handler's read fails and that one error is reported: "that client is gone".
+  assert.ok(errors.length <= 1, `${errors.length} errors reported`);
+  for (const { error } of errors) {
+    assert.ok(error instanceof IncompleteFrameError || isPeerGone(error), `unexpected ${error}`);
+  }
 });

@@ -19,7 +19,7 @@ import { BaseRequestHandler } from "./base_request_handler.ts";
  * the handler next waits for input, when it returns, or on `wfile.flush()`.
  *
  * Settings are class fields (override them in a subclass):
- * `timeout`, `writeTimeout`, `writeBufferSize`, `codec`.
+ * `timeout`, `writeTimeout`, `readBufferSize`, `writeBufferSize`, `codec`.
  *
  * For framed protocols, set `codec` and use `readFrame()`, `frames()` and
  * `writeFrame()`: every frame already received is decoded before the socket
@@ -69,6 +69,13 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    */
   writeTimeout: number | null = null;
   /**
+   * The first size of `rfile`'s buffer, so also the most one `rfile.read()`
+   * returns at first (like `recv(1024)`); it grows while reads fill it.
+   *
+   * @default {1024}
+   */
+  readBufferSize: number = 1024;
+  /**
    * Bytes `wfile` buffers before a write waits for the socket.
    *
    * @default {65536}
@@ -95,6 +102,7 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
     });
     this.rfile = new BufferedReader(this.request, {
       timeout: this.timeout,
+      bufferSize: this.readBufferSize,
       beforeWait: () => this.wfile.flush(),
     });
   }

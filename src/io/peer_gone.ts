@@ -1,6 +1,27 @@
-// Internal: errors that only mean the peer has gone away.
+/**
+ * Telling a vanished peer from a real failure.
+ *
+ * @module
+ */
 
-/** Whether `error` means the connection is closed or reset, not a bug. */
+/**
+ * Whether `error` only means the connection is closed or reset (the peer went
+ * away, or the server closed it), not a bug. Useful in a `handleError`
+ * override that should stay quiet about clients that hang up.
+ *
+ * @example Log only real failures
+ * ```ts
+ * import { isPeerGone } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isPeerGone(new Deno.errors.ConnectionReset("reset")), true);
+ * assert.equal(isPeerGone(new TypeError("bug")), false);
+ * ```
+ *
+ * @param error What was thrown.
+ * @returns `true` for broken pipe, reset, aborted, not connected, closed
+ * resource and interrupted errors.
+ */
 export function isPeerGone(error: unknown): boolean {
   return error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.ConnectionReset ||

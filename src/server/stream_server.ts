@@ -6,6 +6,7 @@
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
+import { isPeerGone } from "../io/peer_gone.ts";
 import { BaseServer, type BaseServerOptions } from "./base_server.ts";
 import { setting } from "./setting.ts";
 
@@ -106,14 +107,17 @@ export abstract class StreamServer<Address extends Deno.Addr>
    * @returns The connection and the peer's address, or `null` once closed.
    */
   protected async getRequest(): Promise<[Deno.Conn, Deno.Addr] | null> {
-    try {
-      const conn = await this.#listener.accept();
-      return [conn, conn.remoteAddr];
-    } catch (error) {
-      if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
-        return null;
+    for (;;) {
+      try {
+        const conn = await this.#listener.accept();
+        return [conn, conn.remoteAddr];
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+          return null;
+        }
+        // A client that reset before it was accepted: nothing to serve, nothing to report.
+        if (!isPeerGone(error)) throw error;
       }
-      throw error;
     }
   }
 
