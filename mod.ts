@@ -66,7 +66,7 @@ export type { BufferedWriterOptions, ByteDestination } from "./src/io/buffered_w
 export { ReadTimeoutError, WriteTimeoutError } from "./src/io/errors.ts";
 export { isPeerGone } from "./src/io/peer_gone.ts";
 export { BaseServer } from "./src/server/base_server.ts";
-export type { BaseServerOptions } from "./src/server/base_server.ts";
+export type { BaseServerOptions, ServerStats } from "./src/server/base_server.ts";
 export { formatAddress } from "./src/server/format_address.ts";
 export { StreamServer } from "./src/server/stream_server.ts";
 export type { StreamServerOptions } from "./src/server/stream_server.ts";

@@ -274,3 +274,42 @@ good.close()
     assert.ok(error instanceof IncompleteFrameError || isPeerGone(error), `unexpected ${error}`);
   }
 });
+
+Deno.test("prepareRequest runs first, in the request's task: later hooks see what it returns", async () => {
+  const seen: string[] = [];
+  const relayed: Deno.NetAddr = { transport: "tcp", hostname: "203.0.113.7", port: 4242 };
+  class Who extends StreamRequestHandler {
+    override async handle(): Promise<void> {
+      const { hostname, port } = this.clientAddress as Deno.NetAddr;
+      await this.wfile.write(`${hostname}:${port}\n`);
+    }
+  }
+  class Relaying extends TCPServer {
+    override prepareRequest(conn: Deno.Conn): [Deno.Conn, Deno.Addr] {
+      seen.push("prepareRequest");
+      return [conn, relayed]; // As a PROXY protocol header would.
+    }
+    override verifyRequest(_conn: Deno.Conn, address: Deno.Addr): boolean {
+      seen.push(`verifyRequest ${(address as Deno.NetAddr).hostname}`);
+      return true;
+    }
+  }
+  await using server = new Relaying(LOCALHOST, Who);
+  const reply = exchange(server.address, "");
+  await server.handleRequest();
+  assert.equal(await reply, "203.0.113.7:4242\n");
+  assert.deepEqual(seen, ["prepareRequest", "verifyRequest 203.0.113.7"]);
+});
+
+Deno.test("stats count requests, active ones and reported errors", async () => {
+  await using server = new ThreadingTCPServer(LOCALHOST, BoomOrEcho);
+  recordErrors(server);
+  const serving = server.serveForever();
+  assert.deepEqual(server.stats, { requests: 0, active: 0, errors: 0 });
+  assert.equal(await exchange(server.address, "one\n"), "one\n");
+  assert.equal(await exchange(server.address, "boom\n"), "");
+  assert.equal(await exchange(server.address, "two\n"), "two\n");
+  assert.deepEqual(server.stats, { requests: 3, active: 0, errors: 1 });
+  await server.shutdown();
+  await serving;
+});

@@ -46,6 +46,16 @@ export interface BaseServerOptions<ServerAddress> {
   onListen?: (address: ServerAddress) => void;
 }
 
+/** Counters since the server was made. */
+export interface ServerStats {
+  /** Requests taken in (accepted connections, received datagrams). */
+  requests: number;
+  /** Requests being served now. */
+  active: number;
+  /** Errors reported to `handleError()`. */
+  errors: number;
+}
+
 const TIMED_OUT = Symbol("timed out");
 // After the drain deadline connections are closed; handlers get this long to notice.
 const FORCED_CLOSE_GRACE_SECONDS = 1;
@@ -57,13 +67,13 @@ const ACCEPT_ERROR_PAUSE_MS = 100;
  * error containment and the hooks Python users know.
  *
  * The request path is a chain of small hooks:
- * `getRequest -> verifyRequest -> processRequest -> finishRequest ->
- * shutdownRequest -> closeRequest`.
+ * `getRequest -> prepareRequest -> verifyRequest -> processRequest ->
+ * finishRequest -> shutdownRequest -> closeRequest`.
  *
  * **For callers**: `serveForever()`, `handleRequest()`, `shutdown()`,
  * `serverClose()`, `finished`, `address`, `await using`.
  *
- * **May be overridden**: `verifyRequest()`, `processRequest()`,
+ * **May be overridden**: `prepareRequest()`, `verifyRequest()`, `processRequest()`,
  * `finishRequest()`, `shutdownRequest()`, `closeRequest()`, `handleError()`,
  * `handleTimeout()`, `serviceActions()`.
  *
@@ -135,6 +145,8 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   #closing: Promise<void> | undefined;
   #forceClosed = false;
   #fatal: { error: unknown } | undefined;
+  #requests = 0;
+  #errors = 0;
   readonly #finished: PromiseWithResolvers<void> = Promise.withResolvers();
 
   /**
@@ -178,6 +190,15 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
    */
   get activeRequests(): number {
     return this.#active.size;
+  }
+
+  /**
+   * Counters since the server was made.
+   *
+   * @returns A snapshot.
+   */
+  get stats(): ServerStats {
+    return { requests: this.#requests, active: this.#active.size, errors: this.#errors };
   }
 
   /**
@@ -244,6 +265,22 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
     await this.serverClose();
+  }
+
+  /**
+   * Runs first in each request's own task, before `verifyRequest()`: may
+   * read from the request or replace it and its address (a stream server
+   * reads a PROXY protocol header here). Default: both unchanged.
+   *
+   * @param request The request as accepted.
+   * @param clientAddress The peer's address as accepted.
+   * @returns The request and address the other hooks see.
+   */
+  prepareRequest(
+    request: Request,
+    clientAddress: ClientAddress,
+  ): [Request, ClientAddress] | Promise<[Request, ClientAddress]> {
+    return [request, clientAddress];
   }
 
   /**
@@ -427,6 +464,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
 
   /** Verifies and processes one request, tracked until it is done. */
   #handle(request: Request, clientAddress: ClientAddress): Promise<void> {
+    this.#requests++;
     const served = this.#verifyAndProcess(request, clientAddress)
       // An overridden processRequest may throw too: contained like a handler error.
       .catch((error) => this.#report(error, request, clientAddress))
@@ -439,9 +477,12 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
     return served;
   }
 
-  async #verifyAndProcess(request: Request, clientAddress: ClientAddress): Promise<void> {
+  async #verifyAndProcess(accepted: Request, acceptedAddress: ClientAddress): Promise<void> {
+    let request = accepted;
+    let clientAddress = acceptedAddress;
     let verified = false;
     try {
+      [request, clientAddress] = await this.prepareRequest(accepted, acceptedAddress);
       verified = await this.verifyRequest(request, clientAddress);
     } catch (error) {
       await this.#report(error, request, clientAddress);
@@ -465,6 +506,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   ): Promise<void> {
     // After a forced close, handlers fail on their closed connections: expected, not news.
     if (this.#forceClosed && isPeerGone(error)) return;
+    this.#errors++;
     try {
       await this.handleError(error, request, clientAddress);
     } catch (fatal) {
