@@ -39,6 +39,8 @@ function upperBytes(bytes: Uint8Array): Uint8Array {
 
 /** Echoes raw bytes as they arrive. */
 class Echo extends StreamRequestHandler {
+  // Each chunk is written back before the next read: the read buffer can be reused.
+  override reuseReadBuffer = true;
   override async handle(): Promise<void> {
     for await (const chunk of this.rfile) await this.wfile.write(upper ? upperBytes(chunk) : chunk);
   }
@@ -47,6 +49,7 @@ class Echo extends StreamRequestHandler {
 /** Echoes each 4-byte-length-prefixed frame as one frame. */
 class LengthEcho extends StreamRequestHandler<Uint8Array> {
   override codec: Codec<Uint8Array> = new LengthPrefixedCodec();
+  override reuseReadBuffer = true;
   override async handle(): Promise<void> {
     for await (const frame of this.frames()) {
       await this.writeFrame(upper ? upperBytes(frame) : frame);

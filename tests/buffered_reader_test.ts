@@ -491,3 +491,36 @@ Deno.test("frames over a real socket: 2000 length-prefixed frames written one by
   assert.equal(frames.length, payloads.length);
   for (let i = 0; i < frames.length; i++) assertSameBytes(frames[i], payloads[i], `frame ${i}`);
 });
+
+// --- reuseBuffer -------------------------------------------------------------------
+
+Deno.test("reuseBuffer: the buffer is reused, so a frame is valid only until the next read", async () => {
+  const frames = ["one", "two", "three"].map((word) => lengthFrames([utf8.encode(word)]));
+  const reader = new BufferedReader(FakeSource.of(...frames), { reuseBuffer: true });
+  const decoder = lengthPrefixed.decoder();
+  const first = await reader.readFrame(decoder);
+  assert.equal(text.decode(first!), "one"); // Valid now...
+  const second = await reader.readFrame(decoder);
+  assert.equal(text.decode(second!), "two");
+  // ...and both came from one buffer, read into from the front each time.
+  assert.equal(second!.buffer, first!.buffer);
+  assert.equal(second!.byteOffset, first!.byteOffset);
+  assert.equal(text.decode(first!), "two"); // The documented trade: `first` was overwritten.
+  assert.equal(text.decode((await reader.readFrame(decoder))!), "three");
+  assert.equal(await reader.readFrame(decoder), null);
+});
+
+Deno.test("reuseBuffer: frames larger than the buffer and split reads still arrive whole", async () => {
+  const payloads = Array.from({ length: 50 }, (_, i) => new Uint8Array(i * 997).fill(i));
+  const wire = lengthFrames(payloads);
+  const reader = new BufferedReader(FakeSource.of(...split(wire, [7, 1000, 13, 4096])), {
+    bufferSize: 16,
+    reuseBuffer: true,
+  });
+  const decoder = new LengthPrefixedCodec().decoder();
+  for (const payload of payloads) {
+    // Checked before the next read, as reuse mode requires.
+    assert.deepEqual(await reader.readFrame(decoder), payload);
+  }
+  assert.equal(await reader.readFrame(decoder), null);
+});

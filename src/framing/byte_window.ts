@@ -35,6 +35,12 @@ export class ByteWindow {
   start: number;
   /** Index one past the last valid byte. */
   end: number;
+  /**
+   * A decoder's hint: bytes from `start` the current frame needs in all, or
+   * 0 when unknown. The transport uses it to make room once, at the frame's
+   * size, instead of growing step by step, and then clears it.
+   */
+  wanted = 0;
 
   /**
    * Creates a window over `bytes[start, end)`.
@@ -56,6 +62,18 @@ export class ByteWindow {
    */
   get length(): number {
     return this.end - this.start;
+  }
+
+  /**
+   * Tells the transport the current frame needs `total` bytes from `start`
+   * (header included), as tokio's `reserve`. Only a hint, and only worth
+   * giving when the frame is not complete yet: decoders that know a frame's
+   * size call it before they return `undefined`.
+   *
+   * @param total Bytes from `start` to the end of the frame.
+   */
+  reserve(total: number): void {
+    this.wanted = total;
   }
 
   /**

@@ -523,7 +523,10 @@ class LengthPrefixedDecoder implements FrameDecoder<Uint8Array> {
       }
       // DATA
       const payloadLength = this.#payloadLength;
-      if (input.end - input.start < headerLength + payloadLength) return undefined;
+      if (input.end - input.start < headerLength + payloadLength) {
+        input.reserve(headerLength + payloadLength);
+        return undefined;
+      }
       this.#state = HEAD;
       if (!this.#stripHeader) return input.take(headerLength + payloadLength);
       input.start += headerLength;

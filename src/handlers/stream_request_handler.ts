@@ -19,7 +19,8 @@ import { BaseRequestHandler } from "./base_request_handler.ts";
  * the handler next waits for input, when it returns, or on `wfile.flush()`.
  *
  * Settings are class fields (override them in a subclass):
- * `timeout`, `writeTimeout`, `readBufferSize`, `writeBufferSize`, `codec`.
+ * `timeout`, `writeTimeout`, `readBufferSize`, `reuseReadBuffer`, `writeBufferSize`,
+ * `codec`.
  *
  * For framed protocols, set `codec` and use `readFrame()`, `frames()` and
  * `writeFrame()`: every frame already received is decoded before the socket
@@ -76,6 +77,16 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    */
   readBufferSize: number = 1024;
   /**
+   * Lets `rfile` reuse its buffer: frames and chunks are then valid only
+   * until the next read, and large frames cost no allocation. Set it in
+   * handlers that are done with each frame before reading the next (an
+   * echo, a proxy); `wfile` copies or sends what it is given before a write
+   * resolves, so writing a frame back is safe.
+   *
+   * @default {false}
+   */
+  reuseReadBuffer: boolean = false;
+  /**
    * Bytes `wfile` buffers before a write waits for the socket.
    *
    * @default {65536}
@@ -103,6 +114,7 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
     this.rfile = new BufferedReader(this.request, {
       timeout: this.timeout,
       bufferSize: this.readBufferSize,
+      reuseBuffer: this.reuseReadBuffer,
       beforeWait: () => this.wfile.flush(),
     });
   }
