@@ -144,7 +144,10 @@ class FixedLengthDecoder implements FrameDecoder<Uint8Array> {
   }
 
   decode(input: ByteWindow): Uint8Array | undefined {
-    if (input.end - input.start < this.#frameLength) return undefined;
+    if (input.end - input.start < this.#frameLength) {
+      input.reserve(this.#frameLength);
+      return undefined;
+    }
     return input.take(this.#frameLength);
   }
 

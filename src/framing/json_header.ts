@@ -298,7 +298,10 @@ class JsonHeaderDecoder implements FrameDecoder<JsonHeaderFrame> {
         this.#state = BODY;
       }
       const bodySize = reader.bodySize;
-      if (input.end - input.start < bodySize) return undefined;
+      if (input.end - input.start < bodySize) {
+        input.reserve(bodySize);
+        return undefined;
+      }
       this.#state = HEAD;
       return { header: reader.header, body: input.take(bodySize) };
     }

@@ -219,7 +219,10 @@ class NetstringDecoder implements FrameDecoder<Uint8Array> {
       const headerLength = this.#headerLength;
       const payloadLength = this.#payloadLength;
       const start = input.start;
-      if (input.end - start < headerLength + payloadLength + 1) return undefined;
+      if (input.end - start < headerLength + payloadLength + 1) {
+        input.reserve(headerLength + payloadLength + 1);
+        return undefined;
+      }
       const commaAt = headerLength + payloadLength;
       if (input.bytes[start + commaAt] !== COMMA) {
         throw new FrameSyntaxError(

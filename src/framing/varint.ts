@@ -213,7 +213,10 @@ class VarintLengthDecoder implements FrameDecoder<Uint8Array> {
       // DATA
       const headerLength = this.#headerLength;
       const payloadLength = this.#payloadLength;
-      if (input.end - input.start < headerLength + payloadLength) return undefined;
+      if (input.end - input.start < headerLength + payloadLength) {
+        input.reserve(headerLength + payloadLength);
+        return undefined;
+      }
       this.#state = HEAD;
       input.start += headerLength;
       return input.take(payloadLength);
