@@ -135,13 +135,15 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   readonly #onAbort = (): void => void this[Symbol.asyncDispose]();
   #listening = false;
   #shutdownRequested = false;
-  readonly #shutdownSignal: PromiseWithResolvers<void> = Promise.withResolvers();
+  /** Resolvers of the waits in progress; called on every state change. */
+  readonly #wakers = new Set<(changed: boolean) => void>();
   #serving: Promise<void> | undefined;
   /** Running requests; a finished one is deleted at once (Python kept threads). */
   readonly #active = new Map<Request, Promise<void>>();
-  #slotFreed: PromiseWithResolvers<void> | undefined;
-  /** An accept still in flight when the loop stopped; awaited on close so the port frees. */
-  #pendingRequest: Promise<[Request, ClientAddress] | null> | undefined;
+  /** The accept in flight, if any; awaited on close, since the port frees only once it settles. */
+  #accepting: Promise<void> | undefined;
+  /** What the last accept gave that no loop has taken yet. */
+  #arrived: { next: [Request, ClientAddress] | null } | { error: unknown } | undefined;
   #closing: Promise<void> | undefined;
   #forceClosed = false;
   #fatal: { error: unknown } | undefined;
@@ -401,13 +403,13 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   async #serve(): Promise<void> {
     this.#announce();
     while (!this.#shutdownRequested) {
-      await this.#waitForSlot();
       const next = await this.#nextRequest(null);
       if (next === null || next === TIMED_OUT) break;
-      const served = this.#handle(next[0], next[1]);
-      // A sequential server finishes the request first (as Python does), but a
-      // handler that calls shutdown() must not wait on itself: race the signal.
-      if (this.concurrencyLimit === 1) await Promise.race([served, this.#shutdownSignal.promise]);
+      this.#handle(next[0], next[1]);
+      // A sequential server waits here for the request to finish (as Python
+      // does, before serviceActions), a threading one only at its limit; a
+      // handler that calls shutdown() ends the wait, so it never waits on itself.
+      await this.#waitForSlot();
       await this.serviceActions();
     }
     this.#throwIfFatal();
@@ -422,8 +424,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   /** Waits while `concurrencyLimit` requests run (a sequential server waits for the one). */
   async #waitForSlot(): Promise<void> {
     while (this.#active.size >= this.concurrencyLimit && !this.#shutdownRequested) {
-      this.#slotFreed ??= Promise.withResolvers();
-      await Promise.race([this.#slotFreed.promise, this.#shutdownSignal.promise]);
+      await this.#stateChange(null);
     }
   }
 
@@ -431,35 +432,61 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   async #nextRequest(
     timeout: number | null,
   ): Promise<[Request, ClientAddress] | null | typeof TIMED_OUT> {
+    const deadline = timeout === null ? Infinity : performance.now() + timeout * 1000;
     while (!this.#shutdownRequested) {
-      if (this.#pendingRequest === undefined) {
-        this.#pendingRequest = this.getRequest();
-        // Handled below or on close; never an unhandled rejection.
-        this.#pendingRequest.catch(noop);
+      const arrived = this.#arrived;
+      this.#arrived = undefined;
+      if (arrived !== undefined && "next" in arrived) return arrived.next;
+      if (arrived !== undefined) {
+        await this.#report(arrived.error, null, null);
+        // Not a spin when accept keeps failing (EMFILE): pause, waking early on shutdown.
+        await this.#stateChange(ACCEPT_ERROR_PAUSE_MS / 1000);
+        continue;
       }
-      const waits: Promise<{ next: [Request, ClientAddress] | null } | void | typeof TIMED_OUT>[] =
-        [this.#pendingRequest.then((next) => ({ next })), this.#shutdownSignal.promise];
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      if (timeout !== null) {
-        waits.push(
-          new Promise((resolve) => timer = setTimeout(resolve, timeout * 1000, TIMED_OUT)),
-        );
-      }
-      try {
-        const outcome = await Promise.race(waits);
-        if (outcome === TIMED_OUT) return TIMED_OUT;
-        if (outcome === undefined) return null;
-        this.#pendingRequest = undefined;
-        return outcome.next;
-      } catch (error) {
-        this.#pendingRequest = undefined;
-        await this.#report(error, null, null);
-        await this.#pause(ACCEPT_ERROR_PAUSE_MS / 1000);
-      } finally {
-        clearTimeout(timer);
+      this.#startAccept();
+      const left = deadline - performance.now();
+      if (left <= 0 || !(await this.#stateChange(left === Infinity ? null : left / 1000))) {
+        return TIMED_OUT;
       }
     }
     return null;
+  }
+
+  /** Starts an accept unless one is in flight; its outcome lands in `#arrived`. */
+  #startAccept(): void {
+    if (this.#accepting !== undefined) return;
+    this.#accepting = this.getRequest().then(
+      (next) => void (this.#arrived = { next }),
+      (error) => void (this.#arrived = { error }),
+    ).finally(() => {
+      this.#accepting = undefined;
+      this.#wakeAll();
+    });
+  }
+
+  /**
+   * Waits until something changes (a request arrives, a request finishes,
+   * shutdown) or `seconds` pass; `false` on timeout. Each wait has its own
+   * promise, dropped when it ends: racing one long-lived "shutdown" promise
+   * instead would leave a reaction on it per request until shutdown, a leak
+   * that grows with every connection a long-running server accepts.
+   */
+  #stateChange(seconds: number | null): Promise<boolean> {
+    if (this.#shutdownRequested) return Promise.resolve(true);
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (changed: boolean) => {
+      this.#wakers.delete(done);
+      clearTimeout(timer);
+      resolve(changed);
+    };
+    this.#wakers.add(done);
+    if (seconds !== null) timer = setTimeout(done, seconds * 1000, false);
+    return promise;
+  }
+
+  #wakeAll(): void {
+    for (const wake of this.#wakers) wake(true);
   }
 
   /** Verifies and processes one request, tracked until it is done. */
@@ -470,8 +497,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
       .catch((error) => this.#report(error, request, clientAddress))
       .finally(() => {
         this.#active.delete(request);
-        this.#slotFreed?.resolve();
-        this.#slotFreed = undefined;
+        this.#wakeAll();
       });
     this.#active.set(request, served);
     return served;
@@ -522,17 +548,21 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   #requestShutdown(): void {
     if (this.#shutdownRequested) return;
     this.#shutdownRequested = true;
-    this.#shutdownSignal.resolve();
+    this.#wakeAll();
   }
 
   async #close(): Promise<void> {
     this.#requestShutdown();
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.closeSocket();
-    // The port is free only once the pending accept has settled.
-    const pending = await this.#pendingRequest?.catch(() => null);
-    this.#pendingRequest = undefined;
-    if (pending) await this.shutdownRequest(pending[0]);
+    // The port is free only once the pending accept has settled; a request it
+    // took after shutdown is closed unserved.
+    await this.#accepting;
+    const arrived = this.#arrived;
+    this.#arrived = undefined;
+    if (arrived !== undefined && "next" in arrived && arrived.next !== null) {
+      await this.shutdownRequest(arrived.next[0]);
+    }
     if (this.blockOnClose) await this.#drain();
     try {
       await this.afterDrain();
@@ -561,11 +591,6 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** Sleeps, but wakes at once on shutdown. */
-  async #pause(seconds: number): Promise<void> {
-    await this.#within(this.#shutdownSignal.promise, seconds);
   }
 }
 
