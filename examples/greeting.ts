@@ -22,6 +22,8 @@ const flags = parseFlags({}, { port: 9001 });
 const decoder = new TextDecoder();
 
 class Greeting extends StreamRequestHandler {
+  // One read takes the whole message, up to 1024 bytes, as recv(1024) does.
+  override readBufferSize = 1024;
   // A client that connects and never sends costs a task for this long at most.
   override timeout = 30;
 

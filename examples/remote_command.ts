@@ -191,6 +191,8 @@ async function run(argv: string[]): Promise<{ output: Uint8Array; summary: strin
 }
 
 class RemoteCommand extends StreamRequestHandler {
+  // One read is one command, up to MAX_COMMAND_BYTES: the buffer must hold that much.
+  override readBufferSize = MAX_COMMAND_BYTES;
   override async handle(): Promise<void> {
     const peer = formatAddress(this.clientAddress);
     for (;;) {

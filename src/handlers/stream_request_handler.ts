@@ -71,11 +71,11 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
   writeTimeout: number | null = null;
   /**
    * The first size of `rfile`'s buffer, so also the most one `rfile.read()`
-   * returns at first (like `recv(1024)`); it grows while reads fill it.
+   * returns at first; it doubles while reads fill it (so an idle connection pins little).
    *
-   * @default {1024}
+   * @default {256}
    */
-  readBufferSize: number = 1024;
+  readBufferSize: number = 256;
   /**
    * Lets `rfile` reuse its buffer: frames and chunks are then valid only
    * until the next read, and large frames cost no allocation. Set it in

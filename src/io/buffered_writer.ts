@@ -252,7 +252,7 @@ export class BufferedWriter {
     const current = this.#buffer;
     // Bytes in flight stay in the old buffer, which the write still holds.
     const kept = this.#length - this.#inFlight;
-    let size = current === undefined ? 4096 : current.length * 2;
+    let size = current === undefined ? 256 : current.length * 2;
     while (size - kept < needed) size *= 2;
     const buffer = new Uint8Array(size);
     if (current !== undefined) buffer.set(current.subarray(this.#inFlight, this.#length));

@@ -139,7 +139,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   readonly #wakers = new Set<(changed: boolean) => void>();
   #serving: Promise<void> | undefined;
   /** Running requests; a finished one is deleted at once (Python kept threads). */
-  readonly #active = new Map<Request, Promise<void>>();
+  readonly #active = new Set<Request>();
   /** The accept in flight, if any; awaited on close, since the port frees only once it settles. */
   #accepting: Promise<void> | undefined;
   /** What the last accept gave that no loop has taken yet. */
@@ -472,7 +472,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
    * that grows with every connection a long-running server accepts.
    */
   #stateChange(seconds: number | null): Promise<boolean> {
-    if (this.#shutdownRequested) return Promise.resolve(true);
+    // Callers check #shutdownRequested first; the drain waits after shutdown too.
     const { promise, resolve } = Promise.withResolvers<boolean>();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const done = (changed: boolean) => {
@@ -489,38 +489,32 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
     for (const wake of this.#wakers) wake(true);
   }
 
-  /** Verifies and processes one request, tracked until it is done. */
-  #handle(request: Request, clientAddress: ClientAddress): Promise<void> {
+  /**
+   * Prepares, verifies and processes one request, tracked in `#active` until
+   * it is done. One async frame with try/finally, not a chain of promise
+   * layers: it is what every live connection keeps in memory while it waits.
+   */
+  async #handle(accepted: Request, acceptedAddress: ClientAddress): Promise<void> {
     this.#requests++;
-    const served = this.#verifyAndProcess(request, clientAddress)
-      // An overridden processRequest may throw too: contained like a handler error.
-      .catch((error) => this.#report(error, request, clientAddress))
-      .finally(() => {
-        this.#active.delete(request);
-        this.#wakeAll();
-      });
-    this.#active.set(request, served);
-    return served;
-  }
-
-  async #verifyAndProcess(accepted: Request, acceptedAddress: ClientAddress): Promise<void> {
+    this.#active.add(accepted);
     let request = accepted;
     let clientAddress = acceptedAddress;
-    let verified = false;
     try {
-      [request, clientAddress] = await this.prepareRequest(accepted, acceptedAddress);
-      verified = await this.verifyRequest(request, clientAddress);
+      let verified = false;
+      try {
+        [request, clientAddress] = await this.prepareRequest(accepted, acceptedAddress);
+        verified = await this.verifyRequest(request, clientAddress);
+      } catch (error) {
+        await this.#report(error, request, clientAddress);
+      }
+      if (verified) await this.processRequest(request, clientAddress);
+      else await this.shutdownRequest(request);
     } catch (error) {
+      // An overridden processRequest or shutdownRequest may throw too: contained likewise.
       await this.#report(error, request, clientAddress);
-    }
-    if (verified) {
-      await this.processRequest(request, clientAddress);
-      return;
-    }
-    try {
-      await this.shutdownRequest(request);
-    } catch (error) {
-      await this.#report(error, request, clientAddress);
+    } finally {
+      this.#active.delete(accepted);
+      this.#wakeAll();
     }
   }
 
@@ -572,25 +566,20 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   }
 
   async #drain(): Promise<void> {
-    if (this.#active.size === 0) return;
-    const all = Promise.allSettled(this.#active.values());
-    if (await this.#within(all, this.drainTimeout)) return;
+    if (await this.#allDone(this.drainTimeout)) return;
     this.#forceClosed = true;
-    for (const request of this.#active.keys()) this.closeRequest(request);
-    await this.#within(all, FORCED_CLOSE_GRACE_SECONDS);
+    for (const request of this.#active) this.closeRequest(request);
+    await this.#allDone(FORCED_CLOSE_GRACE_SECONDS);
   }
 
-  /** Whether `promise` settled within `seconds`. */
-  async #within(promise: Promise<unknown>, seconds: number): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(resolve, seconds * 1000, TIMED_OUT);
-    });
-    try {
-      return await Promise.race([promise, expired]) !== TIMED_OUT;
-    } finally {
-      clearTimeout(timer);
+  /** Waits up to `seconds` for every running request to finish; `false` if some still run. */
+  async #allDone(seconds: number): Promise<boolean> {
+    const deadline = performance.now() + seconds * 1000;
+    while (this.#active.size > 0) {
+      const left = deadline - performance.now();
+      if (left <= 0 || !(await this.#stateChange(left / 1000))) return false;
     }
+    return true;
   }
 }
 
