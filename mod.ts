@@ -133,4 +133,14 @@ export { ThreadingTCPServer } from "./src/server/threading_tcp_server.ts";
 export { UnixStreamServer } from "./src/server/unix_stream_server.ts";
 export type { UnixAddress, UnixBoundAddress } from "./src/server/unix_stream_server.ts";
 export { ThreadingUnixStreamServer } from "./src/server/threading_unix_stream_server.ts";
-// @exports datagram (helper: datagrams)
+export { DatagramRequestHandler } from "./src/handlers/datagram_request_handler.ts";
+export type { DatagramRequest } from "./src/handlers/datagram_request_handler.ts";
+export { DatagramServer } from "./src/server/datagram_server.ts";
+export type { DatagramServerOptions, DatagramTooLongPolicy } from "./src/server/datagram_server.ts";
+export { DatagramTooLongError } from "./src/server/datagram_too_long_error.ts";
+export { UDPServer } from "./src/server/udp_server.ts";
+export type { UDPAddress, UDPBoundAddress, UDPServerOptions } from "./src/server/udp_server.ts";
+export { ThreadingUDPServer } from "./src/server/threading_udp_server.ts";
+export { UnixDatagramServer } from "./src/server/unix_datagram_server.ts";
+export type { UnixDatagramBoundAddress } from "./src/server/unix_datagram_server.ts";
+export { ThreadingUnixDatagramServer } from "./src/server/threading_unix_datagram_server.ts";

@@ -1,0 +1,107 @@
+/**
+ * The Unix datagram socket server: Python's `UnixDatagramServer`.
+ *
+ * @module
+ */
+
+import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
+import type { DatagramRequest } from "../handlers/datagram_request_handler.ts";
+import { DatagramServer, type DatagramServerOptions, datagramSettings } from "./datagram_server.ts";
+import { SerialDatagramConn } from "./serial_datagram_conn.ts";
+import { bindUnixPath, removeSocketFile, socketFileInode } from "./unix_socket_file.ts";
+import type { UnixAddress } from "./unix_stream_server.ts";
+import { assertUnstableNet } from "./unstable_net.ts";
+
+/**
+ * A Unix datagram server's bound address. Deno names the transport
+ * `"unixpacket"`, but the socket is AF_UNIX SOCK_DGRAM (what Python's
+ * `socket.AF_UNIX, socket.SOCK_DGRAM` opens), not SOCK_SEQPACKET.
+ */
+export type UnixDatagramBoundAddress = Deno.UnixAddr & { transport: "unixpacket" };
+
+/**
+ * A server on a Unix datagram socket (AF_UNIX, SOCK_DGRAM, Deno's
+ * `"unixpacket"` transport) that handles one datagram at a time; see
+ * {@linkcode ThreadingUnixDatagramServer}.
+ *
+ * A client must bind its own socket to a path to get a reply: an unbound
+ * sender's `clientAddress.path` is `""` (Deno reports `null`), and replying
+ * to it throws. Unlike UDP, a Unix datagram is never dropped by the kernel:
+ * a sender blocks (or gets `EAGAIN`) while the server's queue is full.
+ *
+ * Deno's Unix datagram socket cannot send while a receive is pending
+ * (denoland/deno#6290), yet the server always receives and its handlers
+ * reply on the same socket. So `server.socket` (and `request[1]`) wraps it
+ * and takes turns: a send that finds a receive pending wakes it with a
+ * token datagram from an internal unbound socket, goes out, and the receive
+ * resumes. Replies come from the server's path, as clients expect.
+ *
+ * A socket file left by a crashed process is detected and replaced (a live
+ * server's is not: that is `AddrInUse`); the file is removed when the socket
+ * closes. Needs `--unstable-net`, and `--allow-read`, `--allow-write` and
+ * `--allow-net` (which Deno asks for here too) for the path.
+ *
+ * @example Echo a datagram from a socket bound to its own path
+ * ```ts
+ * import { DatagramRequestHandler, UnixDatagramServer } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Echo extends DatagramRequestHandler {
+ *   override async handle() {
+ *     await this.reply(this.packet);
+ *   }
+ * }
+ *
+ * const dir = await Deno.makeTempDir();
+ * await using server = new UnixDatagramServer({ path: `${dir}/server.sock` }, Echo);
+ * const serving = server.handleRequest();
+ * const client = Deno.listenDatagram({ transport: "unixpacket", path: `${dir}/client.sock` });
+ * await client.send(new TextEncoder().encode("ping"), server.address);
+ * const [reply] = await client.receive();
+ * assert.equal(new TextDecoder().decode(reply), "ping");
+ * await serving;
+ * client.close();
+ * await server.serverClose();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class UnixDatagramServer extends DatagramServer<UnixDatagramBoundAddress> {
+  readonly #path: string;
+  readonly #ino: number | null;
+
+  /**
+   * Binds the socket file.
+   *
+   * @param address The socket path.
+   * @param RequestHandlerClass The handler class.
+   * @param options Settings for this instance.
+   * @throws {TypeError} Deno runs without `--unstable-net`.
+   * @throws {RangeError} A setting is out of range.
+   * @throws {Deno.errors.AddrInUse} A live server holds the path, or it is
+   * not a socket.
+   */
+  constructor(
+    address: UnixAddress,
+    RequestHandlerClass: RequestHandlerClass<DatagramRequest, Deno.Addr>,
+    options: DatagramServerOptions<UnixDatagramBoundAddress> = {},
+  ) {
+    assertUnstableNet(`${new.target.name} (Deno.listenDatagram)`);
+    // Refuse bad options before binding, so no socket file is left behind.
+    datagramSettings(new.target as unknown as typeof DatagramServer, options);
+    const socket = bindUnixPath(
+      address.path,
+      () => Deno.listenDatagram({ transport: "unixpacket", path: address.path }),
+    );
+    // Deno's Unix datagram socket cannot send while a receive is pending:
+    // this wrapper lets replies out (see serial_datagram_conn.ts).
+    super(new SerialDatagramConn(socket, address.path), RequestHandlerClass, options);
+    this.#path = address.path;
+    this.#ino = socketFileInode(address.path);
+  }
+
+  /** Closes the socket, then removes the socket file it created. */
+  protected override async afterDrain(): Promise<void> {
+    await super.afterDrain();
+    removeSocketFile(this.#path, this.#ino);
+  }
+}
