@@ -15,6 +15,7 @@
  *
  * assert.equal(formatAddress({ transport: "tcp", hostname: "::1", port: 80 }), "[::1]:80");
  * assert.equal(formatAddress({ transport: "unix", path: "/tmp/s.sock" }), "/tmp/s.sock");
+ * assert.equal(formatAddress({ transport: "unix", path: "" }), "(unnamed socket)");
  * ```
  *
  * @param address A Deno address, or `null` when there is none.
@@ -26,6 +27,7 @@ export function formatAddress(address: Deno.Addr | null | undefined): string {
     const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
     return `${host}:${address.port}`;
   }
-  if ("path" in address) return address.path === "" ? "(unnamed socket)" : address.path;
+  // Deno reports an unbound Unix peer's path as "" or null, whatever the types say.
+  if ("path" in address) return address.path ? address.path : "(unnamed socket)";
   return String(address.transport);
 }
