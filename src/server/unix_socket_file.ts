@@ -53,7 +53,9 @@ function staleSocketCheck(path: string): string | undefined {
     // Linux lists every bound Unix socket with its path; other systems cannot tell.
     table = Deno.readTextFileSync("/proc/net/unix");
   } catch {
-    return "a socket file exists and this system cannot tell whether a server holds it (remove it if stale)";
+    // Deno lets /proc/net/unix be read only with --allow-all (even a read grant
+    // for that path is not enough); a connect() would tell, but it is async.
+    return "a socket file exists, and telling a stale one from a live server's needs /proc/net/unix, which Deno reads only with --allow-all: remove the file if no server uses it";
   }
   const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
   for (const line of table.split("\n")) {

@@ -23,7 +23,9 @@ export interface UnixAddress {
  *
  * A socket file left by a crashed process is detected and replaced (a live
  * server's is not: that is `AddrInUse`); the file is removed on close. Needs
- * `--allow-read` and `--allow-write` for the path.
+ * `--allow-read` and `--allow-write` for the path; telling a stale file from
+ * a live one reads `/proc/net/unix`, which Deno allows only with
+ * `--allow-all` (without it, a leftover file is an `AddrInUse` that says so).
  *
  * @example Serve one client on a socket file
  * ```ts
