@@ -144,3 +144,27 @@ export { ThreadingUDPServer } from "./src/server/threading_udp_server.ts";
 export { UnixDatagramServer } from "./src/server/unix_datagram_server.ts";
 export type { UnixDatagramBoundAddress } from "./src/server/unix_datagram_server.ts";
 export { ThreadingUnixDatagramServer } from "./src/server/threading_unix_datagram_server.ts";
+export { FrameTimeoutError, IdleTimeoutError } from "./src/io/errors.ts";
+export { parseProxyHeader } from "./src/proxy/proxy_protocol.ts";
+export type {
+  ProxyHeader,
+  ProxyHeaderOptions,
+  ProxyNetAddress,
+  ProxyProtocolVersion,
+  ProxySslInfo,
+  ProxyTlv,
+  ProxyUnixAddress,
+} from "./src/proxy/proxy_protocol.ts";
+export { ProxyProtocolError } from "./src/proxy/proxy_protocol_error.ts";
+export { ProxiedConn } from "./src/proxy/proxied_conn.ts";
+export { ForkingTCPServer } from "./src/server/forking_tcp_server.ts";
+export type {
+  ForkingTCPServerOptions,
+  ForkingWorkerServer,
+  HandlerModule,
+} from "./src/server/forking_tcp_server.ts";
+export { WorkerCrashError } from "./src/server/worker_crash_error.ts";
+export { TLSServer } from "./src/server/tls_server.ts";
+export type { TLSServerOptions } from "./src/server/tls_server.ts";
+export { ThreadingTLSServer } from "./src/server/threading_tls_server.ts";
+export { TLSHandshakeError } from "./src/server/tls_handshake_error.ts";

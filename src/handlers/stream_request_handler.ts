@@ -8,6 +8,7 @@
 import type { Codec, FrameDecoder } from "../framing/codec.ts";
 import { BufferedReader } from "../io/buffered_reader.ts";
 import { BufferedWriter } from "../io/buffered_writer.ts";
+import { WriteTimeoutError } from "../io/errors.ts";
 import { isPeerGone } from "../io/peer_gone.ts";
 import { BaseRequestHandler } from "./base_request_handler.ts";
 
@@ -19,8 +20,21 @@ import { BaseRequestHandler } from "./base_request_handler.ts";
  * the handler next waits for input, when it returns, or on `wfile.flush()`.
  *
  * Settings are class fields (override them in a subclass):
- * `timeout`, `writeTimeout`, `readBufferSize`, `reuseReadBuffer`, `writeBufferSize`,
- * `codec`.
+ * `timeout`, `idleTimeout`, `frameTimeout`, `writeTimeout`, `readBufferSize`,
+ * `reuseReadBuffer`, `writeBufferSize`, `codec`.
+ *
+ * Limits: a misbehaving client costs the server its own connection only.
+ * A frame is bounded in size by the codec's `maxFrameLength` (8 MiB by
+ * default) and in time by `frameTimeout` (300 s), so a slowloris client is
+ * closed; a silent one is closed after `idleTimeout` (off by default, as in
+ * Python); a client that stops reading makes `wfile` writes wait once
+ * `writeBufferSize` bytes are buffered, so server memory stays bounded,
+ * and fail after `writeTimeout` when it is set (off by default). How many
+ * handlers run at once is the server's `maxConnections` (10,000 by
+ * default): a threading stream server runs one handler per connection, and
+ * clients past the limit wait in the listen backlog. Each limit's error
+ * ends `handle()`, goes to the server's `handleError()`, and the connection
+ * is closed.
  *
  * For framed protocols, set `codec` and use `readFrame()`, `frames()` and
  * `writeFrame()`: every frame already received is decoded before the socket
@@ -63,8 +77,37 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    */
   timeout: number | null = null;
   /**
+   * Seconds `rfile` may wait while nothing of the next frame (or chunk) has
+   * arrived before it fails with `IdleTimeoutError`; `null` waits forever.
+   * Off by default, as in Python: an idle connection pins little memory,
+   * `maxConnections` bounds how many there are, and long-lived quiet
+   * sessions (a chat, a console) are normal. Set it when idle clients
+   * should make room for others.
+   *
+   * @default {null}
+   */
+  idleTimeout: number | null = null;
+  /**
+   * Seconds a frame may take to arrive once it has started (from the first
+   * wait for the rest of it) before `readFrame()`, `frames()`,
+   * `rfile.readline()`, `rfile.lines()` or `rfile.readExactly()` fails with
+   * `FrameTimeoutError`; `null` sets no limit. This closes a slowloris
+   * client (a byte now and then, never a whole frame), which the per-read
+   * `timeout` does not. 300 s (as Node's `requestTimeout`) lets an 8 MiB
+   * frame arrive at 28 KB/s; a frame that arrives in one read costs no timer.
+   *
+   * @default {300}
+   */
+  frameTimeout: number | null = 300;
+  /**
    * Seconds a write may wait for a client that does not read before it
-   * fails with `WriteTimeoutError`; `null` waits forever.
+   * fails with `WriteTimeoutError`; `null` waits forever. It counts from
+   * each `write` syscall, so a client that reads slowly but steadily is
+   * never cut off. Off by default: memory is bounded without it (writes wait
+   * once `writeBufferSize` bytes are buffered), and the timer it arms per
+   * syscall costs about a fifth of small-request throughput. Set it (60 is
+   * nginx's `send_timeout`) so that a client that stops reading gives its
+   * connection back.
    *
    * @default {null}
    */
@@ -113,6 +156,8 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
     });
     this.rfile = new BufferedReader(this.request, {
       timeout: this.timeout,
+      idleTimeout: this.idleTimeout,
+      frameTimeout: this.frameTimeout,
       bufferSize: this.readBufferSize,
       reuseBuffer: this.reuseReadBuffer,
       beforeWait: () => this.wfile.flush(),
@@ -121,12 +166,22 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
 
   /**
    * Sends what `wfile` still holds and closes it. A client that has gone
-   * away is not an error here (as in Python).
+   * away is not an error here (as in Python). After a `WriteTimeoutError`
+   * the connection is closed at once: the timed-out write is still in
+   * flight, and the server's half-close would wait behind it for as long as
+   * the client does not read.
    */
   override async finish(): Promise<void> {
     try {
       await this.wfile?.close();
     } catch (error) {
+      if (error instanceof WriteTimeoutError) {
+        try {
+          this.request.close();
+        } catch (closeError) {
+          if (!(closeError instanceof Deno.errors.BadResource)) throw closeError;
+        }
+      }
       if (!isPeerGone(error)) throw error;
     }
   }
@@ -138,6 +193,8 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    * @throws {TypeError} No `codec` is set.
    * @throws {IncompleteFrameError} The client closed inside a frame.
    * @throws {FrameTooLongError} A frame exceeds the codec's limit.
+   * @throws {FrameTimeoutError} The frame took longer than `frameTimeout`.
+   * @throws {IdleTimeoutError} No frame started within `idleTimeout`.
    */
   readFrame(): Promise<Frame | null> {
     return this.rfile.readFrame(this.#connectionDecoder());

@@ -10,7 +10,7 @@ import type { Codec, FrameDecoder } from "../framing/codec.ts";
 import { IncompleteFrameError } from "../framing/errors.ts";
 import { LinesCodec } from "../framing/lines.ts";
 import { withDeadline } from "./deadline.ts";
-import { ReadTimeoutError } from "./errors.ts";
+import { FrameTimeoutError, IdleTimeoutError, ReadTimeoutError } from "./errors.ts";
 
 /** Anything with Deno's `read(p)` contract, such as a `Deno.Conn`. */
 export interface ByteSource {
@@ -32,6 +32,26 @@ export interface BufferedReaderOptions {
    * @default {null}
    */
   timeout?: number | null;
+  /**
+   * Seconds the reader may wait while nothing of the next frame has arrived
+   * (for `read()`, the next chunk) before it fails with
+   * {@linkcode IdleTimeoutError}; `null` waits forever. It never fires once
+   * a frame has started: that is `frameTimeout`.
+   *
+   * @default {null}
+   */
+  idleTimeout?: number | null;
+  /**
+   * Seconds a frame may take to complete, counted from the first time the
+   * reader waits for the rest of it (its first bytes are buffered), before
+   * `readFrame()`, `frames()`, `readline()`, `lines()` or `readExactly()`
+   * fails with {@linkcode FrameTimeoutError}; `null` sets no limit. This
+   * catches a slowloris client, which the per-read `timeout` cannot: each
+   * of its reads gets a byte. A frame that arrives in one read arms no timer.
+   *
+   * @default {null}
+   */
+  frameTimeout?: number | null;
   /**
    * The first buffer size in bytes. It doubles while reads fill it (up to
    * 64 KiB of read-ahead, more only while one frame needs it), so an idle
@@ -66,6 +86,8 @@ export interface BufferedReaderOptions {
 const MAX_READ_AHEAD = 64 * 1024;
 /** The longest line `readline()` accepts unless told otherwise, as Python's `_MAXLINE`. */
 const DEFAULT_LINE_LIMIT = 64 * 1024;
+/** The longest delay `setTimeout` honours (2^31 - 1 ms), in seconds. */
+const MAX_TIMER_SECONDS = 2_147_483;
 
 /**
  * A buffered reader over a connection, the `rfile` of a stream handler.
@@ -97,10 +119,38 @@ const DEFAULT_LINE_LIMIT = 64 * 1024;
  * assert.deepEqual(await reader.readExactly(4), new TextEncoder().encode("abcd"));
  * assert.equal(await reader.read(), null);
  * ```
+ *
+ * Three deadlines, each off unless set: `timeout` bounds every socket read
+ * (Python's socket timeout), `idleTimeout` the wait for the first byte of
+ * the next frame, and `frameTimeout` the rest of a frame once it has
+ * started. Only `frameTimeout` catches a peer that sends a byte now and then
+ * but never a whole frame.
+ *
+ * @example Give up on a frame that never completes
+ * ```ts
+ * import { BufferedReader, FrameTimeoutError } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * let reads = 0;
+ * const slowloris = {
+ *   // One byte of a line, then nothing more.
+ *   read(p: Uint8Array): Promise<number | null> {
+ *     if (reads++ > 0) return new Promise(() => {});
+ *     p[0] = 0x68;
+ *     return Promise.resolve(1);
+ *   },
+ * };
+ * const reader = new BufferedReader(slowloris, { frameTimeout: 0.05 });
+ * await assert.rejects(reader.readline(), FrameTimeoutError);
+ * ```
  */
 export class BufferedReader implements AsyncIterable<Uint8Array> {
   /** Seconds a read may wait; `null` waits forever. */
   timeout: number | null;
+  /** Seconds the reader may wait with nothing of the next frame here; `null` waits forever. */
+  idleTimeout: number | null;
+  /** Seconds a started frame may take to complete; `null` sets no limit. */
+  frameTimeout: number | null;
 
   readonly #source: ByteSource;
   readonly #beforeWait: (() => Promise<void> | void) | undefined;
@@ -116,11 +166,15 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * Creates a reader over `source`; nothing is read until asked.
    *
    * @param source The connection to read from.
-   * @param options Timeout, first buffer size, and the before-wait hook.
+   * @param options Timeouts, first buffer size, and the before-wait hook.
+   * @throws {RangeError} `bufferSize` is not a positive integer, or
+   * `idleTimeout` or `frameTimeout` is not a positive number of seconds.
    */
   constructor(source: ByteSource, options: BufferedReaderOptions = {}) {
     this.#source = source;
     this.timeout = options.timeout ?? null;
+    this.idleTimeout = checkDeadline("idleTimeout", options.idleTimeout ?? null);
+    this.frameTimeout = checkDeadline("frameTimeout", options.frameTimeout ?? null);
     this.#beforeWait = options.beforeWait;
     this.#reuseBuffer = options.reuseBuffer ?? false;
     this.#readAhead = options.bufferSize ?? 1024;
@@ -157,9 +211,19 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * @param max The most bytes to return.
    * @returns 1 to `max` bytes, or `null` at end of stream.
    * @throws {ReadTimeoutError} Nothing arrived within `timeout`.
+   * @throws {IdleTimeoutError} Nothing arrived within `idleTimeout`.
    */
   async read(max: number = Infinity): Promise<Uint8Array | null> {
-    if (this.#window.length === 0 && !(await this.#fill())) return null;
+    if (this.#window.length === 0) {
+      const deadline = this.idleTimeout === null
+        ? undefined
+        : new FrameDeadline(this.idleTimeout, null, false, this.#window);
+      try {
+        if (!(await this.#fill(deadline))) return null;
+      } finally {
+        deadline?.clear();
+      }
+    }
     return this.#window.take(Math.min(max, this.#window.length));
   }
 
@@ -171,12 +235,22 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * @returns `n` bytes.
    * @throws {IncompleteFrameError} The stream ended first.
    * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
+   * @throws {FrameTimeoutError} The `n` bytes took longer than `frameTimeout`.
    */
   async readExactly(n: number): Promise<Uint8Array> {
-    while (this.#window.length < n) {
-      if (!(await this.#fill())) throw new IncompleteFrameError(this.#window.length, n);
+    const window = this.#window;
+    // Fast path: the bytes are here; no deadline is needed.
+    if (window.length >= n) return window.take(n);
+    const deadline = this.#deadline();
+    try {
+      while (window.length < n) {
+        if (!(await this.#fill(deadline))) throw new IncompleteFrameError(window.length, n);
+      }
+    } finally {
+      deadline?.clear();
     }
-    return this.#window.take(n);
+    return window.take(n);
   }
 
   /**
@@ -188,6 +262,8 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * @returns The line, or `null` at end of stream.
    * @throws {FrameTooLongError} No newline within `limit` bytes.
    * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
+   * @throws {FrameTimeoutError} The line took longer than `frameTimeout`.
    */
   readline(limit: number = DEFAULT_LINE_LIMIT): Promise<string | null> {
     return this.readFrame(new LinesCodec({ maxFrameLength: limit }).decoder());
@@ -212,17 +288,35 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * @throws {IncompleteFrameError} The stream ended inside a frame.
    * @throws {FrameTooLongError} The decoder's limit was exceeded.
    * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
+   * @throws {FrameTimeoutError} The frame took longer than `frameTimeout`.
    */
   async readFrame<Frame>(decoder: FrameDecoder<Frame>): Promise<Frame | null> {
     const window = this.#window;
-    for (;;) {
-      // Fast path: a frame already buffered is returned without touching the socket.
-      const frame = decoder.decode(window);
-      if (frame !== undefined) return frame;
-      if (this.#eof) return decoder.decodeEof(window) ?? null;
-      // The fill is inline (one await, no second async frame): this is the hot path.
-      if (this.#pending === undefined) await this.#startRead();
-      if (!this.#received(await this.#awaitRead())) return decoder.decodeEof(window) ?? null;
+    // Bytes buffered now belong to the frame being read: it has started.
+    const started = window.length > 0;
+    // Made at the first wait, and only when a deadline is set.
+    let deadline: FrameDeadline | undefined;
+    try {
+      for (;;) {
+        // Fast path: a frame already buffered is returned without touching the socket.
+        const frame = decoder.decode(window);
+        if (frame !== undefined) return frame;
+        if (this.#eof) return decoder.decodeEof(window) ?? null;
+        // The fill is inline (one await, no second async frame): this is the hot path.
+        if (this.#pending === undefined) await this.#startRead();
+        let count: number | null;
+        if (this.idleTimeout === null && this.frameTimeout === null) {
+          count = await this.#awaitRead();
+        } else {
+          deadline ??= this.#deadline(started)!;
+          count = await deadline.bound(this.#awaitRead());
+          deadline.received(count);
+        }
+        if (!this.#received(count)) return decoder.decodeEof(window) ?? null;
+      }
+    } finally {
+      deadline?.clear();
     }
   }
 
@@ -250,11 +344,27 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
     }
   }
 
-  /** Reads once from the socket into free buffer space; `false` at end of stream. */
-  async #fill(): Promise<boolean> {
+  /**
+   * Reads once from the socket into free buffer space, within `deadline`
+   * when one is given; `false` at end of stream.
+   */
+  async #fill(deadline?: FrameDeadline): Promise<boolean> {
     if (this.#eof) return false;
     if (this.#pending === undefined) await this.#startRead();
-    return this.#received(await this.#awaitRead());
+    if (deadline === undefined) return this.#received(await this.#awaitRead());
+    const count = await deadline.bound(this.#awaitRead());
+    deadline.received(count);
+    return this.#received(count);
+  }
+
+  /**
+   * The deadlines for one frame, or `undefined` when none is set.
+   *
+   * @param started Whether bytes of the frame are already buffered.
+   */
+  #deadline(started: boolean = this.#window.length > 0): FrameDeadline | undefined {
+    if (this.idleTimeout === null && this.frameTimeout === null) return undefined;
+    return new FrameDeadline(this.idleTimeout, this.frameTimeout, started, this.#window);
   }
 
   /**
@@ -335,6 +445,86 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
     const bytes = new Uint8Array(size);
     bytes.set(window.view());
     window.reset(bytes, 0, window.length);
+  }
+}
+
+/** Checks an `idleTimeout` or `frameTimeout` option. */
+function checkDeadline(name: string, seconds: number | null): number | null {
+  if (seconds === null) return null;
+  if (typeof seconds !== "number" || !(seconds > 0 && seconds <= MAX_TIMER_SECONDS)) {
+    throw new RangeError(
+      `Cannot create reader: ${name} must be null or a number of seconds above 0 and at most ${MAX_TIMER_SECONDS}, got ${seconds}`,
+    );
+  }
+  return seconds;
+}
+
+/**
+ * The idle and frame deadlines of one frame read. It is idle until a byte of
+ * the frame is here, then the frame's: each is one timer armed at the first
+ * wait that needs it and raced by every read after, never a timer per read.
+ * A frame that arrives in the read that ends the idle wait arms no frame timer.
+ */
+class FrameDeadline {
+  readonly #idleTimeout: number | null;
+  readonly #frameTimeout: number | null;
+  readonly #window: ByteWindow;
+  #started: boolean;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Rejects when the armed timer fires; `undefined` while none is armed. */
+  #expired: Promise<never> | undefined;
+
+  constructor(
+    idleTimeout: number | null,
+    frameTimeout: number | null,
+    started: boolean,
+    window: ByteWindow,
+  ) {
+    this.#idleTimeout = idleTimeout;
+    this.#frameTimeout = frameTimeout;
+    this.#started = started;
+    this.#window = window;
+  }
+
+  /**
+   * Bounds one socket read by the deadline in force (the read itself when
+   * none is). The read stays in flight when the deadline wins: the next fill
+   * awaits it, so no byte is lost.
+   */
+  bound(read: Promise<number | null>): Promise<number | null> {
+    const expired = this.#expired ?? this.#arm();
+    return expired === undefined ? read : Promise.race([read, expired]);
+  }
+
+  /** Notes what a read delivered: the first bytes end the idle wait. */
+  received(count: number | null): void {
+    if (this.#started || count === null || count === 0) return;
+    // The frame has started: the idle deadline is over, the frame's is armed at the next wait.
+    this.#started = true;
+    this.clear();
+  }
+
+  /** Stops the armed timer, if any. */
+  clear(): void {
+    if (this.#expired === undefined) return;
+    clearTimeout(this.#timer);
+    this.#expired = undefined;
+  }
+
+  #arm(): Promise<never> | undefined {
+    const started = this.#started;
+    const seconds = started ? this.#frameTimeout : this.#idleTimeout;
+    if (seconds === null) return undefined;
+    this.#expired = new Promise<never>((_, reject) => {
+      this.#timer = setTimeout(() => {
+        reject(
+          started
+            ? new FrameTimeoutError(seconds, this.#window.length)
+            : new IdleTimeoutError(seconds),
+        );
+      }, seconds * 1000);
+    });
+    return this.#expired;
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Typed I/O errors. Both subclass `Deno.errors.TimedOut`, so code that already
+ * Typed I/O errors. Each subclasses `Deno.errors.TimedOut`, so code that already
  * checks for Deno's timeout error keeps working.
  *
  * @module
@@ -65,5 +65,81 @@ export class WriteTimeoutError extends Deno.errors.TimedOut {
     this.name = "WriteTimeoutError";
     this.timeout = timeout;
     this.unsent = unsent;
+  }
+}
+
+/**
+ * A frame was started but not finished within the reader's `frameTimeout`:
+ * its first bytes came, the rest did not. This is how a slowloris client
+ * (a byte now and then, never a whole frame) is caught; the per-read
+ * `timeout` is not, since each read gets a byte. Bytes already received
+ * stay buffered, but the connection should be closed (the stream handler
+ * lets the error end `handle()`, so the server closes it).
+ *
+ * @example The numbers are in the message
+ * ```ts
+ * import { FrameTimeoutError } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new FrameTimeoutError(30, 17);
+ * assert.ok(error instanceof Deno.errors.TimedOut);
+ * assert.equal(error.buffered, 17);
+ * assert.equal(
+ *   error.message,
+ *   "Cannot read frame: not complete after 30 s with 17 bytes buffered (frameTimeout 30 s)",
+ * );
+ * ```
+ */
+export class FrameTimeoutError extends Deno.errors.TimedOut {
+  /** The timeout that expired, in seconds. */
+  readonly timeout: number;
+  /** Bytes of the unfinished frame still buffered when it expired. */
+  readonly buffered: number;
+
+  /**
+   * Creates the error for a frame that took too long.
+   *
+   * @param timeout The frame timeout that expired, in seconds.
+   * @param buffered Bytes of the frame still buffered.
+   */
+  constructor(timeout: number, buffered: number) {
+    super(
+      `Cannot read frame: not complete after ${timeout} s with ${buffered} bytes buffered (frameTimeout ${timeout} s)`,
+    );
+    this.name = "FrameTimeoutError";
+    this.timeout = timeout;
+    this.buffered = buffered;
+  }
+}
+
+/**
+ * Nothing of the next frame (or chunk) arrived within the reader's
+ * `idleTimeout`: the client is connected but silent. Unlike the per-read
+ * `timeout`, it never fires while a frame is being received (that is
+ * `frameTimeout`'s job).
+ *
+ * @example The numbers are in the message
+ * ```ts
+ * import { IdleTimeoutError } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new IdleTimeoutError(300);
+ * assert.ok(error instanceof Deno.errors.TimedOut);
+ * assert.equal(error.message, "Cannot read: idle for 300 s with no frame started (idleTimeout 300 s)");
+ * ```
+ */
+export class IdleTimeoutError extends Deno.errors.TimedOut {
+  /** The timeout that expired, in seconds. */
+  readonly timeout: number;
+
+  /**
+   * Creates the error for a connection that stayed silent.
+   *
+   * @param timeout The idle timeout that expired, in seconds.
+   */
+  constructor(timeout: number) {
+    super(`Cannot read: idle for ${timeout} s with no frame started (idleTimeout ${timeout} s)`);
+    this.name = "IdleTimeoutError";
+    this.timeout = timeout;
   }
 }

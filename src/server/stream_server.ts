@@ -7,8 +7,11 @@
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import { isPeerGone } from "../io/peer_gone.ts";
+import { ProxyAcceptor } from "../proxy/_proxy_acceptor.ts";
+import type { ProxyProtocolVersion } from "../proxy/proxy_protocol.ts";
 import { BaseServer, type BaseServerOptions } from "./base_server.ts";
 import { setting } from "./setting.ts";
+import { removeSocketFile, socketFileInode } from "./unix_socket_file.ts";
 
 /** Options every stream server accepts. */
 export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServerOptions<Address> {
@@ -21,6 +24,43 @@ export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServ
    * @default {10000}
    */
   maxConnections?: number;
+  /**
+   * Expect a PROXY protocol header (HAProxy's, as sent by `send-proxy` or
+   * `send-proxy-v2`) first on each connection: `"v1"` (text), `"v2"`
+   * (binary) or `"any"`. Handlers then get the original client's address
+   * as `clientAddress` and a {@linkcode ProxiedConn} (with its
+   * `proxyHeader`) as `request`; a v2 LOCAL header (a health check) keeps
+   * the proxy's address. A connection with a bad header, no header within
+   * `proxyHeaderTimeout`, or from a peer not in `trustedProxies` is closed
+   * and its error goes to `handleError()`. `undefined`: no header is read.
+   *
+   * @default {undefined}
+   */
+  proxyProtocol?: ProxyProtocolVersion;
+  /**
+   * The proxies allowed to send a PROXY header: IPv4 and IPv6 addresses and
+   * CIDR networks (`"127.0.0.1"`, `"10.0.0.0/8"`, `"::1"`). Required on TCP
+   * when `proxyProtocol` is set (an empty list is refused), since any peer
+   * that may send a header can claim any address. Unix sockets have no peer
+   * address, so it is not consulted there: the socket file's permissions
+   * decide who may connect.
+   *
+   * @default {[]}
+   */
+  trustedProxies?: readonly string[];
+  /**
+   * Seconds a connection has to deliver its whole PROXY header.
+   *
+   * @default {5}
+   */
+  proxyHeaderTimeout?: number;
+  /**
+   * The longest v2 PROXY header accepted, in bytes (16 fixed bytes,
+   * addresses and TLVs); 16 to 65551. A v1 header is at most 107 bytes.
+   *
+   * @default {4096}
+   */
+  maxProxyHeaderLength?: number;
 }
 
 /**
@@ -39,16 +79,59 @@ export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServ
  * assert.ok(server instanceof StreamServer);
  * assert.equal(server.maxConnections, 10000);
  * ```
+ *
+ * @example Behind a load balancer: the client's address from a PROXY header
+ * ```ts
+ * import { StreamRequestHandler, ThreadingTCPServer, formatAddress } from "@socketserver/core";
+ * import assert from "node:assert/strict";
+ *
+ * class Hello extends StreamRequestHandler {
+ *   override async handle() {
+ *     await this.wfile.write(`hello ${formatAddress(this.clientAddress)}\n`);
+ *   }
+ * }
+ *
+ * await using server = new ThreadingTCPServer({ hostname: "127.0.0.1", port: 0 }, Hello, {
+ *   proxyProtocol: "any",
+ *   trustedProxies: ["127.0.0.1"], // the load balancer's address
+ * });
+ * const serving = server.serveForever();
+ * using conn = await Deno.connect(server.address); // as the load balancer would
+ * await conn.write(new TextEncoder().encode("PROXY TCP4 192.0.2.7 127.0.0.1 40000 80\r\n"));
+ * const reply = new Uint8Array(32);
+ * const count = await conn.read(reply);
+ * assert.equal(new TextDecoder().decode(reply.subarray(0, count!)), "hello 192.0.2.7:40000\n");
+ * await server.shutdown();
+ * await serving;
+ * ```
  */
 export abstract class StreamServer<Address extends Deno.Addr>
   extends BaseServer<Deno.Conn, Deno.Addr, Address> {
   /** Default for {@linkcode StreamServerOptions.maxConnections}. */
   static maxConnections: number = 10_000;
 
+  /** Default for {@linkcode StreamServerOptions.proxyProtocol}. */
+  static proxyProtocol: ProxyProtocolVersion | undefined = undefined;
+  /** Default for {@linkcode StreamServerOptions.trustedProxies}. */
+  static trustedProxies: readonly string[] = [];
+  /** Default for {@linkcode StreamServerOptions.proxyHeaderTimeout}. */
+  static proxyHeaderTimeout: number = 5;
+  /** Default for {@linkcode StreamServerOptions.maxProxyHeaderLength}. */
+  static maxProxyHeaderLength: number = 4096;
+
   /** The most connections a threading server serves at once. */
   maxConnections: number;
+  /** The PROXY protocol versions expected; `undefined` reads no header. */
+  readonly proxyProtocol: ProxyProtocolVersion | undefined;
+  /** The peers allowed to send a PROXY header. */
+  readonly trustedProxies: readonly string[];
+  /** Seconds a connection has to deliver its PROXY header. */
+  readonly proxyHeaderTimeout: number;
+  /** The longest v2 PROXY header accepted, in bytes. */
+  readonly maxProxyHeaderLength: number;
 
   readonly #listener: Deno.Listener<Deno.Conn, Deno.Addr>;
+  readonly #proxy: ProxyAcceptor | undefined;
 
   /**
    * Takes ownership of a bound listener; subclasses bind it first.
@@ -56,21 +139,72 @@ export abstract class StreamServer<Address extends Deno.Addr>
    * @param listener The bound listener; the server owns it from here on.
    * @param RequestHandlerClass The handler class.
    * @param options Settings for this instance.
+   * @throws {TypeError} `proxyProtocol` is set on TCP with no `trustedProxies`,
+   * or a PROXY setting is malformed (the listener is closed then).
+   * @throws {RangeError} `proxyHeaderTimeout` or `maxProxyHeaderLength` is out of range.
    */
   constructor(
     listener: Deno.Listener<Deno.Conn, Deno.Addr>,
     RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
     options: StreamServerOptions<Address> = {},
   ) {
+    const defaults = new.target as unknown as typeof StreamServer;
+    const proxyProtocol = setting(options.proxyProtocol, defaults.proxyProtocol);
+    const trustedProxies = setting(options.trustedProxies, defaults.trustedProxies);
+    const proxyHeaderTimeout = setting(options.proxyHeaderTimeout, defaults.proxyHeaderTimeout);
+    const maxProxyHeaderLength = setting(
+      options.maxProxyHeaderLength,
+      defaults.maxProxyHeaderLength,
+    );
+    let proxy: ProxyAcceptor | undefined;
+    if (proxyProtocol !== undefined) {
+      const settings = { proxyProtocol, trustedProxies, proxyHeaderTimeout, maxProxyHeaderLength };
+      try {
+        proxy = new ProxyAcceptor(settings, listener.addr.transport);
+      } catch (error) {
+        // A refused setting leaves nothing open, not even a Unix socket file.
+        const path = "path" in listener.addr ? listener.addr.path : null;
+        const ino = path ? socketFileInode(path) : null;
+        listener.close();
+        if (path) removeSocketFile(path, ino);
+        throw error;
+      }
+    }
     super(RequestHandlerClass, options);
     this.#listener = listener;
-    const defaults = new.target as unknown as typeof StreamServer;
+    this.#proxy = proxy;
     this.maxConnections = setting(options.maxConnections, defaults.maxConnections);
+    this.proxyProtocol = proxyProtocol;
+    this.trustedProxies = Object.freeze([...trustedProxies]);
+    this.proxyHeaderTimeout = proxyHeaderTimeout;
+    this.maxProxyHeaderLength = maxProxyHeaderLength;
   }
 
   /** The bound address. */
   get address(): Address {
     return this.#listener.addr as Address;
+  }
+
+  /**
+   * With `proxyProtocol` set, reads the PROXY header (see
+   * {@linkcode StreamServerOptions.proxyProtocol}): the handler gets a
+   * {@linkcode ProxiedConn} and the original client's address. Otherwise
+   * returns both unchanged, at once.
+   *
+   * @param conn The accepted connection.
+   * @param clientAddress The peer's address as accepted.
+   * @returns The connection and address the other hooks see.
+   * @throws {Deno.errors.PermissionDenied} The peer is not in `trustedProxies`.
+   * @throws {ProxyProtocolError} The header is malformed or the stream ended in it.
+   * @throws {Deno.errors.TimedOut} No whole header within `proxyHeaderTimeout`.
+   */
+  override prepareRequest(
+    conn: Deno.Conn,
+    clientAddress: Deno.Addr,
+  ): [Deno.Conn, Deno.Addr] | Promise<[Deno.Conn, Deno.Addr]> {
+    // Fast path: without proxyProtocol nothing is read, wrapped or awaited.
+    if (this.#proxy === undefined) return [conn, clientAddress];
+    return this.#proxy.accept(conn, clientAddress);
   }
 
   /**

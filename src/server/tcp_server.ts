@@ -5,9 +5,9 @@
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
+import { tcpListenSettings } from "./_tcp_listen.ts";
 import { setting } from "./setting.ts";
 import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
-import { assertUnstableNet } from "./unstable_net.ts";
 
 /** Where a TCP server listens. */
 export interface TCPAddress {
@@ -136,25 +136,12 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
     options: TCPServerOptions = {},
   ) {
     const defaults = new.target as unknown as typeof TCPServer;
-    const requestQueueSize = setting(options.requestQueueSize, defaults.requestQueueSize);
-    const allowReuseAddress = setting(options.allowReuseAddress, defaults.allowReuseAddress);
-    const allowReusePort = setting(options.allowReusePort, defaults.allowReusePort);
-    if (!allowReuseAddress) {
-      throw new TypeError(
-        "Cannot honour allowReuseAddress false: Deno always sets SO_REUSEADDR on TCP listeners",
-      );
-    }
-    if (allowReusePort) assertUnstableNet("allowReusePort (SO_REUSEPORT)");
-    const listener = Deno.listen({
-      hostname: address.hostname ?? "0.0.0.0",
-      port: address.port,
-      tcpBacklog: requestQueueSize,
-      ...(allowReusePort ? { reusePort: true } : {}),
-    });
+    const { settings, listenOptions } = tcpListenSettings(address, options, defaults);
+    const listener = Deno.listen(listenOptions);
     super(listener, RequestHandlerClass, options);
-    this.requestQueueSize = requestQueueSize;
-    this.allowReuseAddress = allowReuseAddress;
-    this.allowReusePort = allowReusePort;
+    this.requestQueueSize = settings.requestQueueSize;
+    this.allowReuseAddress = settings.allowReuseAddress;
+    this.allowReusePort = settings.allowReusePort;
     this.noDelay = setting(options.noDelay, defaults.noDelay);
     this.keepAlive = setting(options.keepAlive, defaults.keepAlive);
   }

@@ -1,0 +1,103 @@
+/**
+ * The handlers of examples/echo.ts, in a module of their own so that
+ * `--workers N` can load them in each ForkingTCPServer worker: a class
+ * defined in the main module cannot cross into a worker, a module can.
+ *
+ * A worker cannot see the main program's flags either, so the handlers read
+ * their settings from `this.server.workerData` (ForkingTCPServer gives
+ * each worker a copy), and otherwise from `configureEcho()`.
+ *
+ * @module
+ */
+
+import {
+  type Codec,
+  type ForkingWorkerServer,
+  formatAddress,
+  LengthPrefixedCodec,
+  LinesCodec,
+  StreamRequestHandler,
+} from "../mod.ts";
+
+/** What examples/echo.ts's flags set. */
+export interface EchoSettings {
+  /** `--upper`: upper-case ASCII letters. */
+  upper: boolean;
+  /** `--idle-timeout`, in seconds; `null` waits forever. */
+  idleTimeout: number | null;
+  /** `--show-client`: reply `client HOST:PORT` first. */
+  showClient: boolean;
+}
+
+let configured: EchoSettings = { upper: false, idleTimeout: null, showClient: false };
+
+/** Sets the handlers' settings in this thread (workers get theirs as `workerData`). */
+export function configureEcho(settings: EchoSettings): void {
+  configured = settings;
+}
+
+/** The export name of the handler for each `--framing`. */
+export const ECHO_HANDLERS = { none: "Echo", length: "LengthEcho", line: "LineEcho" } as const;
+
+/** A ForkingTCPServer worker's copy of the settings, or this thread's. */
+function settingsFor(server: unknown): EchoSettings {
+  const workerData = (server as Partial<ForkingWorkerServer>).workerData;
+  return (workerData as EchoSettings | undefined) ?? configured;
+}
+
+/** ASCII upper case of bytes, so binary frames pass through unchanged otherwise. */
+function upperBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.map((byte) => byte >= 0x61 && byte <= 0x7a ? byte - 0x20 : byte);
+}
+
+/** With `--show-client`, tells the client its address as the server sees it. */
+async function showClient(handler: StreamRequestHandler<unknown>, settings: EchoSettings) {
+  if (settings.showClient) {
+    await handler.wfile.write(`client ${formatAddress(handler.clientAddress)}\n`);
+  }
+}
+
+/** Echoes raw bytes as they arrive. */
+export class Echo extends StreamRequestHandler {
+  /** The flags in force. */
+  readonly settings: EchoSettings = settingsFor(this.server);
+  // Each chunk is written back before the next read: the read buffer can be reused.
+  override reuseReadBuffer = true;
+  override idleTimeout: number | null = this.settings.idleTimeout;
+  override async handle(): Promise<void> {
+    await showClient(this, this.settings);
+    const upper = this.settings.upper;
+    for await (const chunk of this.rfile) await this.wfile.write(upper ? upperBytes(chunk) : chunk);
+  }
+}
+
+/** Echoes each 4-byte-length-prefixed frame as one frame. */
+export class LengthEcho extends StreamRequestHandler<Uint8Array> {
+  /** The flags in force. */
+  readonly settings: EchoSettings = settingsFor(this.server);
+  override codec: Codec<Uint8Array> = new LengthPrefixedCodec();
+  override reuseReadBuffer = true;
+  override idleTimeout: number | null = this.settings.idleTimeout;
+  override async handle(): Promise<void> {
+    await showClient(this, this.settings);
+    const upper = this.settings.upper;
+    for await (const frame of this.frames()) {
+      await this.writeFrame(upper ? upperBytes(frame) : frame);
+    }
+  }
+}
+
+/** Echoes each line as one line. */
+export class LineEcho extends StreamRequestHandler<string> {
+  /** The flags in force. */
+  readonly settings: EchoSettings = settingsFor(this.server);
+  override codec: Codec<string> = new LinesCodec();
+  override idleTimeout: number | null = this.settings.idleTimeout;
+  override async handle(): Promise<void> {
+    await showClient(this, this.settings);
+    const upper = this.settings.upper;
+    for await (const line of this.frames()) {
+      await this.writeFrame(upper ? line.toUpperCase() : line);
+    }
+  }
+}

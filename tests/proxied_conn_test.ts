@@ -1,0 +1,128 @@
+// ProxiedConn over real sockets: the bytes that came after the PROXY header
+// are read first, and everything else is the accepted connection's.
+
+import assert from "node:assert/strict";
+import { parseProxyHeader, ProxiedConn, type ProxyHeader } from "../mod.ts";
+import { readToEnd } from "./support/clients.ts";
+
+const utf8 = new TextEncoder();
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const HEADER: ProxyHeader = parseProxyHeader(utf8.encode("PROXY UNKNOWN\r\n"))!;
+
+/** A connected TCP pair on 127.0.0.1: [the client, the accepted end]. */
+async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  return [client, await listener.accept()];
+}
+
+Deno.test("ProxiedConn.read returns the leftover first, in pieces as small as the buffer", async () => {
+  const [client, accepted] = await tcpPair();
+  using _client = client;
+  using conn = new ProxiedConn(accepted, HEADER, utf8.encode("hello"));
+  await client.write(utf8.encode(" world"));
+  await client.closeWrite();
+  const small = new Uint8Array(3);
+  assert.equal(await conn.read(small), 3);
+  assert.equal(text(small), "hel");
+  assert.equal(await conn.read(small), 2);
+  assert.equal(text(small.subarray(0, 2)), "lo");
+  assert.equal(text(await readToEnd(conn)), " world");
+});
+
+Deno.test("ProxiedConn copies the leftover: the caller may reuse its buffer", async () => {
+  const [client, accepted] = await tcpPair();
+  using _client = client;
+  const buffer = utf8.encode("data");
+  using conn = new ProxiedConn(accepted, HEADER, buffer);
+  buffer.fill(0);
+  const out = new Uint8Array(4);
+  assert.equal(await conn.read(out), 4);
+  assert.equal(text(out), "data");
+});
+
+Deno.test("ProxiedConn.readable yields the leftover, then the socket's bytes, to the end", async () => {
+  const [client, accepted] = await tcpPair();
+  using _client = client;
+  const conn = new ProxiedConn(accepted, HEADER, utf8.encode("first "));
+  await client.write(utf8.encode("second"));
+  await client.closeWrite();
+  assert.equal(conn.readable, conn.readable, "the same stream each time");
+  let received = "";
+  for await (const chunk of conn.readable) received += text(chunk);
+  assert.equal(received, "first second");
+  conn[Symbol.dispose](); // The stream closed the connection at its end: disposing again is harmless.
+});
+
+Deno.test("ProxiedConn.readable cancelled before any socket read closes the connection", async () => {
+  const [client, accepted] = await tcpPair();
+  using _client = client;
+  const conn = new ProxiedConn(accepted, HEADER, utf8.encode("x"));
+  const reader = conn.readable.getReader();
+  assert.equal(text((await reader.read()).value!), "x");
+  await reader.cancel();
+  assert.equal(await client.read(new Uint8Array(1)), null);
+  conn[Symbol.dispose]();
+});
+
+Deno.test("ProxiedConn without leftover: readable is the socket's own stream", async () => {
+  const [client, accepted] = await tcpPair();
+  using _client = client;
+  const conn = new ProxiedConn(accepted, HEADER, new Uint8Array(0));
+  assert.equal(conn.readable, accepted.readable);
+  await client.write(utf8.encode("only"));
+  await client.closeWrite();
+  let received = "";
+  for await (const chunk of conn.readable) received += text(chunk);
+  assert.equal(received, "only");
+});
+
+Deno.test("ProxiedConn delegates write, writable, closeWrite, addresses, ref/unref and TCP options", async () => {
+  const [client, accepted] = await tcpPair();
+  using _client = client;
+  using conn = new ProxiedConn(accepted, HEADER);
+  assert.deepEqual(conn.localAddr, accepted.localAddr);
+  assert.deepEqual(conn.remoteAddr, client.localAddr);
+  assert.equal(conn.proxyHeader, HEADER);
+  conn.setNoDelay(true);
+  conn.setKeepAlive(true);
+  conn.unref();
+  conn.ref();
+  assert.equal(await conn.write(utf8.encode("a")), 1);
+  const writer = conn.writable.getWriter();
+  await writer.write(utf8.encode("b"));
+  writer.releaseLock();
+  await conn.closeWrite();
+  assert.equal(text(await readToEnd(client)), "ab");
+});
+
+Deno.test("ProxiedConn.close drops the leftover: a read after close fails like the socket's", async () => {
+  const [client, accepted] = await tcpPair();
+  using _client = client;
+  const conn = new ProxiedConn(accepted, HEADER, utf8.encode("unread"));
+  conn.close();
+  await assert.rejects(conn.read(new Uint8Array(8)), Deno.errors.BadResource);
+  assert.throws(() => conn.close(), Deno.errors.BadResource);
+  conn[Symbol.dispose]();
+  assert.equal(await client.read(new Uint8Array(1)), null);
+});
+
+Deno.test("ProxiedConn over a Unix connection refuses TCP options with a TypeError", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/conn.sock`;
+  try {
+    using listener = Deno.listen({ transport: "unix", path });
+    using client = await Deno.connect({ transport: "unix", path });
+    using conn = new ProxiedConn(await listener.accept(), HEADER);
+    assert.throws(() => conn.setNoDelay(true), TypeError);
+    assert.throws(
+      () => conn.setKeepAlive(true),
+      /Cannot call setKeepAlive: the connection is not TCP/,
+    );
+    await client.write(utf8.encode("u"));
+    const out = new Uint8Array(1);
+    assert.equal(await conn.read(out), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
