@@ -213,9 +213,37 @@ Deno.test("ForkingTCPServer: shutdown stops every worker accepting and drains in
   }
 });
 
+Deno.test("ForkingTCPServer: past drainTimeout, handlers still running are cut and every worker ends", async () => {
+  const server = new RecordingServer(LOCALHOST, COMMANDS, { workers: 2, drainTimeout: 0.1 });
+  const serving = server.serveForever();
+  const held = new Map<number, LineClient>();
+  try {
+    await waitFor("every worker to listen", () => server.listeningWorkers === 2);
+    while (held.size < 2) {
+      const [id, client] = await connectToNewWorker(server.address, held);
+      held.set(id, client);
+      assert.equal(await client.ask("hold"), "held");
+    }
+    await server.shutdown();
+    await serving;
+    // The held clients never finish: the drain deadline closes their connections.
+    await server.serverClose();
+    for (const [id, client] of held) {
+      assert.equal(await client.ask("too late").catch(() => null), null, `worker ${id}`);
+    }
+    assert.equal(server.stats.active, 0);
+    // Connections closed by the deadline are expected, not errors.
+    assert.deepEqual(server.errors, []);
+  } finally {
+    for (const client of held.values()) client[Symbol.dispose]();
+    await server.serverClose();
+  }
+});
+
 const crashCases = [
   { command: "crash", reply: "crashing", cause: /Error: crash requested/ },
   { command: "exit", reply: "exiting", cause: /Deno\.exit\(\)/ },
+  { command: "close", reply: "closing", cause: /self\.close\(\)/ },
 ];
 
 for (const c of crashCases) {

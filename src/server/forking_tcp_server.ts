@@ -153,7 +153,11 @@ interface Slot {
  * the module itself. A class defined in the main module cannot cross into a
  * worker; export it from a module of its own. Handler instances in
  * different workers share nothing (no module-level state, no chat room);
- * put what they must share outside (a database, a Unix socket).
+ * put what they must share outside (a database, a Unix socket). A handler
+ * gets its settings from the `workerData` option (a copy per worker, as
+ * `this.server.workerData`) and its worker's slot as `this.server.workerId`
+ * (see {@linkcode ForkingWorkerServer}). Workers inherit the program's
+ * permissions and flags.
  *
  * **For callers**: `serveForever()`, `shutdown()`, `serverClose()`,
  * `finished`, `address`, `stats`, `listeningWorkers`, `await using`,
@@ -170,11 +174,11 @@ interface Slot {
  *   missing export fails here, with a `TypeError`), serves the main
  *   listener, and starts the workers. SO_REUSEPORT spreads connections over
  *   every listener of the port, the main one too, so it keeps serving until
- *   every worker listens and then closes: nothing that reached it is left
- *   unserved. (One exception, from the kernel: a connection still in a
- *   listener's accept queue when that listener closes is reset. That can
- *   hit a client connecting in the very instant of the hand-over, or one
- *   queued at a worker that crashes. Linux 5.14+ moves them to another
+ *   every worker listens; then it closes and `onListen` is called. Nothing
+ *   it accepted is left unserved. (One exception, from the kernel: a
+ *   connection still in a listener's accept queue when that listener closes
+ *   is reset: a client connecting in the very instant of the hand-over, or
+ *   one queued at a worker that crashes. Linux 5.14+ moves them to another
  *   listener instead with `sysctl net.ipv4.tcp_migrate_req=1`.)
  * - `shutdown()` stops every worker accepting at once (new clients are
  *   refused) and starts their drain; `serverClose()` waits until each has
@@ -192,18 +196,20 @@ interface Slot {
  * `--allow-read` for the worker and handler modules when they are files.
  *
  * Workers rather than subprocesses, measured on a 2-core machine (see
- * `docs/forking.md`): with 2 of each, the same echo throughput, the pool
- * ready in about 60 ms rather than about 250 ms, and about 90 MiB of memory
- * rather than about 170 MiB (each subprocess is a whole Deno runtime).
- * Subprocesses would isolate a crash or a leak better, but a worker's
- * uncaught error already ends only that worker, and subprocesses would also
- * need `--allow-run` and the program's permission flags repeated.
+ * `docs/forking.md`): with 2 of each, the same echo throughput (152,000
+ * vs 149,000 ops/s) and start-up (58 vs 53 ms), but 76 MiB of RSS rather
+ * than 141 MiB (57 vs 72 MiB PSS); and Workers inherit the program's
+ * permissions, flags and import map, where subprocesses would need
+ * `--allow-run` and all of them repeated. Subprocesses would isolate more
+ * (a V8 out-of-memory in a Worker ends the process); an uncaught error, the
+ * common crash, already ends only its Worker.
  *
- * Scaling: one worker echoes about 140,000 64-byte frames a second on one
- * core of the development machine (about 1,500,000 pipelined 16 deep); each
- * further core adds about as much while the clients and the kernel's
- * loopback work have cores of their own. On 2 cores shared with the load
- * generator, 2 workers measured no faster than 1.
+ * Scaling: one worker echoes about 160,000 64-byte frames a second per core
+ * one at a time (about 1,550,000 pipelined 16 deep), as much as
+ * ThreadingTCPServer; N workers are expected to do about N times that on N
+ * cores of their own (clients and network interrupts elsewhere). On the
+ * 2-core development machine, where the load generator and the loopback
+ * take most of the second core, 2 workers measured 5-10% slower than 1.
  *
  * @example Echo on a pool of two workers
  * ```ts

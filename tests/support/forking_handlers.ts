@@ -17,6 +17,7 @@ export class Echo extends StreamRequestHandler {
  * - `fail`: throws a RangeError from the handler (an ordinary handler error);
  * - `crash`: `crashing`, then an uncaught error ends the worker;
  * - `exit`: `exiting`, then `Deno.exit(1)` ends the worker;
+ * - `close`: `closing`, then `self.close()` ends the worker;
  * - `stop`: `stopping`, then `server.shutdown()` (the whole pool);
  * - anything else comes back as it is.
  */
@@ -44,6 +45,11 @@ export class Commands extends StreamRequestHandler<string> {
           await this.writeFrame("exiting");
           await this.wfile.flush();
           Deno.exit(1);
+          break;
+        case "close":
+          await this.writeFrame("closing");
+          await this.wfile.flush();
+          (globalThis as unknown as { close(): void }).close();
           break;
         case "stop":
           await this.writeFrame("stopping");
