@@ -39,7 +39,7 @@ const CODEC_NAME = "FixedLengthCodec";
 
 /**
  * Frames of one fixed length, with nothing between them. Frames are
- * `Uint8Array`s the caller owns. A frame can never be too long, so there is
+ * views of the received bytes that stay valid. A frame can never be too long, so there is
  * no `onTooLong` policy.
  *
  * For callers: `decoder()` makes one decoder per connection; `encode(frame,

@@ -132,9 +132,11 @@
  * @module
  */
 
+import { DATA, type DecoderState, DISCARD, errorAtEof, HEAD } from "./_frame_state.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
-import { FrameTooLongError, IncompleteFrameError, InvalidLengthError } from "./errors.ts";
+import { FrameTooLongError, InvalidLengthError } from "./errors.ts";
+import type { IncompleteFrameError } from "./errors.ts";
 import {
   type LengthField,
   lengthFieldFromFormat,
@@ -204,20 +206,14 @@ export interface LengthPrefixedCodecOptions extends FrameLimits {
   stripHeader?: boolean;
 }
 
-// Decoder states, tokio style: reading a header, waiting for a known payload,
-// or skipping a frame that was too long.
-const HEAD = 0;
-const DATA = 1;
-const DISCARD = 2;
-type DecoderState = typeof HEAD | typeof DATA | typeof DISCARD;
-
 const CODEC_NAME = "LengthPrefixedCodec";
 const TWO_POW_32 = 2 ** 32;
 
 /**
  * Frames prefixed by their length: a fixed-width integer field, with
  * optional bytes before it and an adjustable meaning, as in Netty's
- * `LengthFieldBasedFrameDecoder`. Frames are `Uint8Array`s the caller owns.
+ * `LengthFieldBasedFrameDecoder`. Frames are views of the received bytes that stay valid
+ * (transports never overwrite them).
  * See the module doc for a diagram of each option.
  *
  * For callers: `decoder()` makes one decoder per connection; `encode(frame,
@@ -538,15 +534,15 @@ class LengthPrefixedDecoder implements FrameDecoder<Uint8Array> {
     // A caller that skipped the last `decode` still gets a whole frame.
     const frame = this.decode(input);
     if (frame !== undefined) return frame;
-    if (this.#state === DISCARD) {
-      throw new IncompleteFrameError(this.#discardTotal - this.#bytesToDiscard, this.#discardTotal);
-    }
-    const received = input.end - input.start;
-    if (received === 0) return undefined;
-    if (this.#state === DATA) {
-      throw new IncompleteFrameError(received, this.#headerLength + this.#payloadLength);
-    }
-    throw new IncompleteFrameError(received);
+    const error = errorAtEof(
+      this.#state,
+      input.end - input.start,
+      this.#headerLength + this.#payloadLength,
+      this.#discardTotal - this.#bytesToDiscard,
+      this.#discardTotal,
+    );
+    if (error !== undefined) throw error;
+    return undefined;
   }
 
   #tooShort(value: number): InvalidLengthError {

@@ -29,9 +29,11 @@
  * @module
  */
 
+import { DATA, type DecoderState, DISCARD, errorAtEof, HEAD } from "./_frame_state.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
-import { FrameSyntaxError, FrameTooLongError, IncompleteFrameError } from "./errors.ts";
+import { FrameSyntaxError, FrameTooLongError } from "./errors.ts";
+import type { IncompleteFrameError } from "./errors.ts";
 import { resolveFrameLimits } from "./_frame_limits.ts";
 
 /**
@@ -47,15 +49,8 @@ const COMMA = 0x2c;
 // Digits in Number.MAX_SAFE_INTEGER: the widest length this codec writes.
 const MAX_LENGTH_DIGITS = 16;
 
-// Decoder states, tokio style: reading the length, waiting for a known
-// payload, or skipping a frame that was too long.
-const HEAD = 0;
-const DATA = 1;
-const DISCARD = 2;
-type DecoderState = typeof HEAD | typeof DATA | typeof DISCARD;
-
 /**
- * Frames as netstrings: `5:hello,`. Frames are `Uint8Array`s the caller owns,
+ * Frames as netstrings: `5:hello,`. Frames are views of the received bytes (they stay valid),
  * the payload only.
  *
  * For callers: `decoder()` makes one decoder per connection; `encode(frame,
@@ -244,15 +239,15 @@ class NetstringDecoder implements FrameDecoder<Uint8Array> {
     // A caller that skipped the last `decode` still gets a whole frame.
     const frame = this.decode(input);
     if (frame !== undefined) return frame;
-    if (this.#state === DISCARD) {
-      throw new IncompleteFrameError(this.#discardTotal - this.#bytesToDiscard, this.#discardTotal);
-    }
-    const received = input.end - input.start;
-    if (received === 0) return undefined;
-    if (this.#state === DATA) {
-      throw new IncompleteFrameError(received, this.#headerLength + this.#payloadLength + 1);
-    }
-    throw new IncompleteFrameError(received);
+    const error = errorAtEof(
+      this.#state,
+      input.end - input.start,
+      this.#headerLength + this.#payloadLength + 1,
+      this.#discardTotal - this.#bytesToDiscard,
+      this.#discardTotal,
+    );
+    if (error !== undefined) throw error;
+    return undefined;
   }
 
   // Skips the too-long frame's bytes as they arrive, all but its comma, which

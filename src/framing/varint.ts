@@ -29,9 +29,11 @@
  * @module
  */
 
+import { DATA, type DecoderState, DISCARD, errorAtEof, HEAD } from "./_frame_state.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
-import { FrameSyntaxError, FrameTooLongError, IncompleteFrameError } from "./errors.ts";
+import { FrameSyntaxError, FrameTooLongError } from "./errors.ts";
+import type { IncompleteFrameError } from "./errors.ts";
 import { resolveFrameLimits } from "./_frame_limits.ts";
 
 /**
@@ -44,13 +46,6 @@ export interface VarintLengthCodecOptions extends FrameLimits {}
 const MAX_VARINT_BYTES = 10;
 // Number.MAX_SAFE_INTEGER needs ceil(53 / 7) = 8 bytes.
 const MAX_ENCODED_VARINT_BYTES = 8;
-
-// Decoder states, tokio style: reading the varint, waiting for a known
-// payload, or skipping a frame that was too long.
-const HEAD = 0;
-const DATA = 1;
-const DISCARD = 2;
-type DecoderState = typeof HEAD | typeof DATA | typeof DISCARD;
 
 /**
  * Frames prefixed by their length as an unsigned LEB128 varint, as
@@ -227,15 +222,15 @@ class VarintLengthDecoder implements FrameDecoder<Uint8Array> {
     // A caller that skipped the last `decode` still gets a whole frame.
     const frame = this.decode(input);
     if (frame !== undefined) return frame;
-    if (this.#state === DISCARD) {
-      throw new IncompleteFrameError(this.#discardTotal - this.#bytesToDiscard, this.#discardTotal);
-    }
-    const received = input.end - input.start;
-    if (received === 0) return undefined;
-    if (this.#state === DATA) {
-      throw new IncompleteFrameError(received, this.#headerLength + this.#payloadLength);
-    }
-    throw new IncompleteFrameError(received);
+    const error = errorAtEof(
+      this.#state,
+      input.end - input.start,
+      this.#headerLength + this.#payloadLength,
+      this.#discardTotal - this.#bytesToDiscard,
+      this.#discardTotal,
+    );
+    if (error !== undefined) throw error;
+    return undefined;
   }
 
   // Reads the varint at the front of `input` into #headerLength and
