@@ -136,7 +136,6 @@ import { DATA, type DecoderState, DISCARD, errorAtEof, HEAD } from "./_frame_sta
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameTooLongError, InvalidLengthError } from "./errors.ts";
-import type { IncompleteFrameError } from "./errors.ts";
 import {
   type LengthField,
   lengthFieldFromFormat,

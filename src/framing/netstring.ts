@@ -33,7 +33,6 @@ import { DATA, type DecoderState, DISCARD, errorAtEof, HEAD } from "./_frame_sta
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameSyntaxError, FrameTooLongError } from "./errors.ts";
-import type { IncompleteFrameError } from "./errors.ts";
 import { resolveFrameLimits } from "./_frame_limits.ts";
 
 /**
