@@ -1,7 +1,9 @@
 // Internal: the state machine that length-headed decoders share (tokio's
-// Head / Data(n), plus skipping a frame that was too long), and what their
-// decodeEof throws. Not part of the public API.
+// Head / Data(n), plus skipping a frame that was too long), and the one
+// decodeEof they all need. Not part of the public API.
 
+import type { ByteWindow } from "./byte_window.ts";
+import type { FrameDecoder } from "./codec.ts";
 import { IncompleteFrameError } from "./errors.ts";
 
 /** Reading the header. */
@@ -14,26 +16,39 @@ export const DISCARD = 2;
 export type DecoderState = typeof HEAD | typeof DATA | typeof DISCARD;
 
 /**
- * The error for bytes left at end of stream, or `undefined` when none are:
- * a skipped frame cut short, a frame of known length cut short, or a header
- * cut short.
- *
- * @param state The decoder's state after its last decode.
- * @param received Bytes left in the window.
- * @param frameLength The whole frame's length, known in `DATA`.
- * @param discarded Bytes of the too-long frame skipped so far.
- * @param discardTotal The too-long frame's whole length.
+ * A decoder whose frames are a header that gives the payload's length, the
+ * payload, and `trailerLength` more bytes. Subclasses implement `decode` and
+ * keep these fields up to date; end of stream is handled here once.
  */
-export function errorAtEof(
-  state: DecoderState,
-  received: number,
-  frameLength: number,
-  discarded: number,
-  discardTotal: number,
-): IncompleteFrameError | undefined {
-  if (state === DISCARD) return new IncompleteFrameError(discarded, discardTotal);
-  if (received === 0) return undefined;
-  return state === DATA
-    ? new IncompleteFrameError(received, frameLength)
-    : new IncompleteFrameError(received);
+export abstract class HeadedDecoder implements FrameDecoder<Uint8Array> {
+  protected state: DecoderState = HEAD;
+  /** DATA: the header's length; the header stays in the window until the frame is whole. */
+  protected headerLength = 0;
+  /** DATA: the payload's length, read from the header. */
+  protected payloadLength = 0;
+  /** DISCARD: bytes of the too-long frame still to skip, out of `discardTotal`. */
+  protected bytesToDiscard = 0;
+  protected discardTotal = 0;
+  /** Bytes after the payload that belong to the frame (a netstring's comma). */
+  protected readonly trailerLength: number = 0;
+
+  abstract decode(input: ByteWindow): Uint8Array | undefined;
+
+  decodeEof(input: ByteWindow): Uint8Array | undefined {
+    // A caller that skipped the last `decode` still gets a whole frame.
+    const frame = this.decode(input);
+    if (frame !== undefined) return frame;
+    if (this.state === DISCARD) {
+      throw new IncompleteFrameError(this.discardTotal - this.bytesToDiscard, this.discardTotal);
+    }
+    const received = input.end - input.start;
+    if (received === 0) return undefined;
+    if (this.state === DATA) {
+      throw new IncompleteFrameError(
+        received,
+        this.headerLength + this.payloadLength + this.trailerLength,
+      );
+    }
+    throw new IncompleteFrameError(received);
+  }
 }

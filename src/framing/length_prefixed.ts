@@ -132,7 +132,7 @@
  * @module
  */
 
-import { DATA, type DecoderState, DISCARD, errorAtEof, HEAD } from "./_frame_state.ts";
+import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_frame_state.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameTooLongError, InvalidLengthError } from "./errors.ts";
@@ -455,10 +455,9 @@ export class LengthPrefixedCodec implements Codec<Uint8Array> {
 
 // One per connection. The settings are copied into fields so the hot path
 // reads its own object only.
-class LengthPrefixedDecoder implements FrameDecoder<Uint8Array> {
+class LengthPrefixedDecoder extends HeadedDecoder {
   #field: LengthField;
   #lengthFieldOffset: number;
-  #headerLength: number;
   #payloadAdjustment: number;
   #lengthAdjustment: number;
   #lengthIncludesHeader: boolean;
@@ -466,18 +465,11 @@ class LengthPrefixedDecoder implements FrameDecoder<Uint8Array> {
   #maxFrameLength: number;
   #discardTooLong: boolean;
 
-  #state: DecoderState = HEAD;
-  // DATA: the payload length read from the header, which is still in the
-  // window (kept there so `stripHeader: false` can copy it out with the payload).
-  #payloadLength = 0;
-  // DISCARD: bytes of the too-long frame still to skip, out of `#discardTotal`.
-  #bytesToDiscard = 0;
-  #discardTotal = 0;
-
   constructor(codec: LengthPrefixedCodec, payloadAdjustment: number) {
+    super();
     this.#field = codec.lengthField;
     this.#lengthFieldOffset = codec.lengthFieldOffset;
-    this.#headerLength = codec.headerLength;
+    this.headerLength = codec.headerLength;
     this.#payloadAdjustment = payloadAdjustment;
     this.#lengthAdjustment = codec.lengthAdjustment;
     this.#lengthIncludesHeader = codec.lengthIncludesHeader;
@@ -490,15 +482,15 @@ class LengthPrefixedDecoder implements FrameDecoder<Uint8Array> {
     // Loops only after a discarded frame, so that a whole frame behind it is
     // never left waiting for more bytes.
     for (;;) {
-      if (this.#state === DISCARD) {
-        const skip = Math.min(this.#bytesToDiscard, input.end - input.start);
+      if (this.state === DISCARD) {
+        const skip = Math.min(this.bytesToDiscard, input.end - input.start);
         input.start += skip;
-        this.#bytesToDiscard -= skip;
-        if (this.#bytesToDiscard > 0) return undefined;
-        this.#state = HEAD;
+        this.bytesToDiscard -= skip;
+        if (this.bytesToDiscard > 0) return undefined;
+        this.state = HEAD;
       }
-      const headerLength = this.#headerLength;
-      if (this.#state === HEAD) {
+      const headerLength = this.headerLength;
+      if (this.state === HEAD) {
         if (input.end - input.start < headerLength) return undefined;
         // The header stays in the window until the whole frame is there; a
         // signed negative value throws InvalidLengthError here.
@@ -509,45 +501,30 @@ class LengthPrefixedDecoder implements FrameDecoder<Uint8Array> {
           if (!this.#discardTooLong) {
             throw new FrameTooLongError(payloadLength, this.#maxFrameLength);
           }
-          this.#bytesToDiscard = this.#discardTotal = headerLength + payloadLength;
-          this.#state = DISCARD;
+          this.bytesToDiscard = this.discardTotal = headerLength + payloadLength;
+          this.state = DISCARD;
           continue;
         }
-        this.#payloadLength = payloadLength;
-        this.#state = DATA;
+        this.payloadLength = payloadLength;
+        this.state = DATA;
       }
       // DATA
-      const payloadLength = this.#payloadLength;
+      const payloadLength = this.payloadLength;
       if (input.end - input.start < headerLength + payloadLength) {
         input.reserve(headerLength + payloadLength);
         return undefined;
       }
-      this.#state = HEAD;
+      this.state = HEAD;
       if (!this.#stripHeader) return input.take(headerLength + payloadLength);
       input.start += headerLength;
       return input.take(payloadLength);
     }
   }
 
-  decodeEof(input: ByteWindow): Uint8Array | undefined {
-    // A caller that skipped the last `decode` still gets a whole frame.
-    const frame = this.decode(input);
-    if (frame !== undefined) return frame;
-    const error = errorAtEof(
-      this.#state,
-      input.end - input.start,
-      this.#headerLength + this.#payloadLength,
-      this.#discardTotal - this.#bytesToDiscard,
-      this.#discardTotal,
-    );
-    if (error !== undefined) throw error;
-    return undefined;
-  }
-
   #tooShort(value: number): InvalidLengthError {
     const minimum = -this.#payloadAdjustment;
     const reasons: string[] = [];
-    if (this.#lengthIncludesHeader) reasons.push(`it counts the ${this.#headerLength}-byte header`);
+    if (this.#lengthIncludesHeader) reasons.push(`it counts the ${this.headerLength}-byte header`);
     if (this.#lengthAdjustment !== 0) reasons.push(`lengthAdjustment is ${this.#lengthAdjustment}`);
     return new InvalidLengthError(
       value,

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { DATA, type DecoderState, DISCARD, errorAtEof, HEAD } from "./_frame_state.ts";
+import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_frame_state.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameSyntaxError, FrameTooLongError } from "./errors.ts";
@@ -176,20 +176,13 @@ export class NetstringCodec implements Codec<Uint8Array> {
 // One per connection. The length stays in the window until the whole frame
 // is there, so a length split across reads is simply read again (at most as
 // many digits as maxFrameLength has, plus one).
-class NetstringDecoder implements FrameDecoder<Uint8Array> {
+class NetstringDecoder extends HeadedDecoder {
+  protected override readonly trailerLength = 1; // the comma
   #maxFrameLength: number;
   #discardTooLong: boolean;
 
-  #state: DecoderState = HEAD;
-  // DATA: the width of "<digits>:" and the payload length it gave.
-  #headerLength = 0;
-  #payloadLength = 0;
-  // DISCARD: bytes of the too-long frame still to skip, its comma included,
-  // out of `#discardTotal`.
-  #bytesToDiscard = 0;
-  #discardTotal = 0;
-
   constructor(maxFrameLength: number, discardTooLong: boolean) {
+    super();
     this.#maxFrameLength = maxFrameLength;
     this.#discardTooLong = discardTooLong;
   }
@@ -198,20 +191,20 @@ class NetstringDecoder implements FrameDecoder<Uint8Array> {
     // Loops only after a discarded frame, so that a whole frame behind it is
     // never left waiting for more bytes.
     for (;;) {
-      if (this.#state === DISCARD && !this.#discard(input)) return undefined;
-      if (this.#state === HEAD) {
+      if (this.state === DISCARD && !this.#discard(input)) return undefined;
+      if (this.state === HEAD) {
         if (!this.#readLength(input)) return undefined;
-        if (this.#payloadLength > this.#maxFrameLength) {
+        if (this.payloadLength > this.#maxFrameLength) {
           // Only reached when discarding: #readLength throws otherwise.
-          this.#bytesToDiscard = this.#discardTotal = this.#headerLength + this.#payloadLength + 1;
-          this.#state = DISCARD;
+          this.bytesToDiscard = this.discardTotal = this.headerLength + this.payloadLength + 1;
+          this.state = DISCARD;
           continue;
         }
-        this.#state = DATA;
+        this.state = DATA;
       }
       // DATA
-      const headerLength = this.#headerLength;
-      const payloadLength = this.#payloadLength;
+      const headerLength = this.headerLength;
+      const payloadLength = this.payloadLength;
       const start = input.start;
       if (input.end - start < headerLength + payloadLength + 1) {
         input.reserve(headerLength + payloadLength + 1);
@@ -226,7 +219,7 @@ class NetstringDecoder implements FrameDecoder<Uint8Array> {
           commaAt,
         );
       }
-      this.#state = HEAD;
+      this.state = HEAD;
       input.start = start + headerLength;
       const frame = input.take(payloadLength);
       input.start += 1;
@@ -234,46 +227,31 @@ class NetstringDecoder implements FrameDecoder<Uint8Array> {
     }
   }
 
-  decodeEof(input: ByteWindow): Uint8Array | undefined {
-    // A caller that skipped the last `decode` still gets a whole frame.
-    const frame = this.decode(input);
-    if (frame !== undefined) return frame;
-    const error = errorAtEof(
-      this.#state,
-      input.end - input.start,
-      this.#headerLength + this.#payloadLength + 1,
-      this.#discardTotal - this.#bytesToDiscard,
-      this.#discardTotal,
-    );
-    if (error !== undefined) throw error;
-    return undefined;
-  }
-
   // Skips the too-long frame's bytes as they arrive, all but its comma, which
   // is checked so that a wrong length is caught here too. Returns true once
   // the whole frame is gone.
   #discard(input: ByteWindow): boolean {
-    const skip = Math.min(this.#bytesToDiscard - 1, input.end - input.start);
+    const skip = Math.min(this.bytesToDiscard - 1, input.end - input.start);
     input.start += skip;
-    this.#bytesToDiscard -= skip;
-    if (this.#bytesToDiscard > 1 || input.end === input.start) return false;
+    this.bytesToDiscard -= skip;
+    if (this.bytesToDiscard > 1 || input.end === input.start) return false;
     const byte = input.bytes[input.start];
     if (byte !== COMMA) {
       throw new FrameSyntaxError(
         `expected "," after the ${
-          this.#discardTotal - 1 - this.#headerLength
+          this.discardTotal - 1 - this.headerLength
         }-byte netstring payload, found ${describeByte(byte)}`,
-        this.#discardTotal - 1,
+        this.discardTotal - 1,
       );
     }
     input.start += 1;
-    this.#bytesToDiscard = 0;
-    this.#state = HEAD;
+    this.bytesToDiscard = 0;
+    this.state = HEAD;
     return true;
   }
 
-  // Reads "<digits>:" at the front of `input` into #headerLength and
-  // #payloadLength without consuming it. Returns false when it goes on past
+  // Reads "<digits>:" at the front of `input` into headerLength and
+  // payloadLength without consuming it. Returns false when it goes on past
   // the bytes there are. Throws as soon as the value, even partial, passes
   // maxFrameLength (unless discarding, which needs the whole value but stops
   // past Number.MAX_SAFE_INTEGER), so digits are never buffered unbounded.
@@ -285,8 +263,8 @@ class NetstringDecoder implements FrameDecoder<Uint8Array> {
     for (let index = 0; index < available; index++) {
       const byte = bytes[start + index];
       if (byte === COLON && index > 0) {
-        this.#headerLength = index + 1;
-        this.#payloadLength = value;
+        this.headerLength = index + 1;
+        this.payloadLength = value;
         return true;
       }
       if (byte < ZERO || byte > NINE) {

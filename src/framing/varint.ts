@@ -29,7 +29,7 @@
  * @module
  */
 
-import { DATA, type DecoderState, DISCARD, errorAtEof, HEAD } from "./_frame_state.ts";
+import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_frame_state.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameSyntaxError, FrameTooLongError } from "./errors.ts";
@@ -158,19 +158,12 @@ export class VarintLengthCodec implements Codec<Uint8Array> {
 // One per connection. The varint stays in the window until the whole frame
 // is there, so a varint split across reads is simply read again (at most ten
 // bytes), and no partial value is kept.
-class VarintLengthDecoder implements FrameDecoder<Uint8Array> {
+class VarintLengthDecoder extends HeadedDecoder {
   #maxFrameLength: number;
   #discardTooLong: boolean;
 
-  #state: DecoderState = HEAD;
-  // DATA: the varint's width and value.
-  #headerLength = 0;
-  #payloadLength = 0;
-  // DISCARD: bytes of the too-long frame still to skip, out of `#discardTotal`.
-  #bytesToDiscard = 0;
-  #discardTotal = 0;
-
   constructor(maxFrameLength: number, discardTooLong: boolean) {
+    super();
     this.#maxFrameLength = maxFrameLength;
     this.#discardTooLong = discardTooLong;
   }
@@ -179,61 +172,46 @@ class VarintLengthDecoder implements FrameDecoder<Uint8Array> {
     // Loops only after a discarded frame, so that a whole frame behind it is
     // never left waiting for more bytes.
     for (;;) {
-      if (this.#state === DISCARD) {
-        const skip = Math.min(this.#bytesToDiscard, input.end - input.start);
+      if (this.state === DISCARD) {
+        const skip = Math.min(this.bytesToDiscard, input.end - input.start);
         input.start += skip;
-        this.#bytesToDiscard -= skip;
-        if (this.#bytesToDiscard > 0) return undefined;
-        this.#state = HEAD;
+        this.bytesToDiscard -= skip;
+        if (this.bytesToDiscard > 0) return undefined;
+        this.state = HEAD;
       }
-      if (this.#state === HEAD) {
+      if (this.state === HEAD) {
         if (input.end === input.start) return undefined;
         const first = input.bytes[input.start];
         // Fast path: a frame under 128 bytes has a one-byte varint.
         if (first < 0x80 && first <= this.#maxFrameLength) {
-          this.#headerLength = 1;
-          this.#payloadLength = first;
+          this.headerLength = 1;
+          this.payloadLength = first;
         } else if (!this.#readVarint(input)) {
           return undefined;
         }
-        if (this.#payloadLength > this.#maxFrameLength) {
+        if (this.payloadLength > this.#maxFrameLength) {
           // Only reached when discarding: #readVarint throws otherwise.
-          this.#bytesToDiscard = this.#discardTotal = this.#headerLength + this.#payloadLength;
-          this.#state = DISCARD;
+          this.bytesToDiscard = this.discardTotal = this.headerLength + this.payloadLength;
+          this.state = DISCARD;
           continue;
         }
-        this.#state = DATA;
+        this.state = DATA;
       }
       // DATA
-      const headerLength = this.#headerLength;
-      const payloadLength = this.#payloadLength;
+      const headerLength = this.headerLength;
+      const payloadLength = this.payloadLength;
       if (input.end - input.start < headerLength + payloadLength) {
         input.reserve(headerLength + payloadLength);
         return undefined;
       }
-      this.#state = HEAD;
+      this.state = HEAD;
       input.start += headerLength;
       return input.take(payloadLength);
     }
   }
 
-  decodeEof(input: ByteWindow): Uint8Array | undefined {
-    // A caller that skipped the last `decode` still gets a whole frame.
-    const frame = this.decode(input);
-    if (frame !== undefined) return frame;
-    const error = errorAtEof(
-      this.#state,
-      input.end - input.start,
-      this.#headerLength + this.#payloadLength,
-      this.#discardTotal - this.#bytesToDiscard,
-      this.#discardTotal,
-    );
-    if (error !== undefined) throw error;
-    return undefined;
-  }
-
-  // Reads the varint at the front of `input` into #headerLength and
-  // #payloadLength without consuming it. Returns false when it goes on past
+  // Reads the varint at the front of `input` into headerLength and
+  // payloadLength without consuming it. Returns false when it goes on past
   // the bytes there are. Throws as soon as the value, even partial, passes
   // maxFrameLength (unless discarding, which needs the whole value).
   #readVarint(input: ByteWindow): boolean {
@@ -255,8 +233,8 @@ class VarintLengthDecoder implements FrameDecoder<Uint8Array> {
         );
       }
       if (byte < 0x80) {
-        this.#headerLength = index + 1;
-        this.#payloadLength = value;
+        this.headerLength = index + 1;
+        this.payloadLength = value;
         return true;
       }
       multiplier *= 0x80;
