@@ -2,37 +2,45 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeFrame } from "../src/framing/encode_frame.ts";
 import { FixedLengthCodec, type FixedLengthCodecOptions } from "../src/framing/fixed_length.ts";
-import { cutAt, decodeChunks, encodeAll } from "./support/codec_harness.ts";
-import { byteByByte, decodeStrict, wire } from "./support/wire.ts";
 
-interface DecodeCase {
-  name: string;
-  frameLength: number;
-  /** Each string is one chunk, as `wire()` reads it. */
-  chunks: string[];
-  frames?: string[];
-  error?: Record<string, unknown>;
-}
+import {
+  assertRoundTrip,
+  type ConstructorCase,
+  type DecodeCase,
+  testConstructorRefuses,
+  testDecodeCases,
+  wire,
+} from "./support/wire.ts";
 
-const decodeCases: DecodeCase[] = [
-  { name: "one frame in one chunk", frameLength: 3, chunks: ['"abc"'], frames: ['"abc"'] },
+const decodeCases: DecodeCase<FixedLengthCodecOptions>[] = [
+  {
+    name: "one frame in one chunk",
+    options: { frameLength: 3 },
+    chunks: ['"abc"'],
+    frames: ['"abc"'],
+  },
   {
     name: "many frames in one chunk",
-    frameLength: 2,
+    options: { frameLength: 2 },
     chunks: ['"abcdef"'],
     frames: ['"ab"', '"cd"', '"ef"'],
   },
   {
     name: "frame split across two chunks",
-    frameLength: 4,
+    options: { frameLength: 4 },
     chunks: ['"ab"', '"cdef"', '"gh"'],
     frames: ['"abcd"', '"efgh"'],
   },
-  { name: "1-byte frames", frameLength: 1, chunks: ['"xyz"'], frames: ['"x"', '"y"', '"z"'] },
-  { name: "no bytes at all is no frame", frameLength: 4, chunks: [], frames: [] },
+  {
+    name: "1-byte frames",
+    options: { frameLength: 1 },
+    chunks: ['"xyz"'],
+    frames: ['"x"', '"y"', '"z"'],
+  },
+  { name: "no bytes at all is no frame", options: { frameLength: 4 }, chunks: [], frames: [] },
   {
     name: "EOF mid-frame",
-    frameLength: 4,
+    options: { frameLength: 4 },
     chunks: ['"abcd" "ef"'],
     error: {
       name: "IncompleteFrameError",
@@ -43,25 +51,13 @@ const decodeCases: DecodeCase[] = [
   },
   {
     name: "binary bytes pass through untouched",
-    frameLength: 2,
+    options: { frameLength: 2 },
     chunks: ["00 FF 0A 0D"],
     frames: ["00 FF", "0A 0D"],
   },
 ];
 
-for (const { name, frameLength, chunks, frames, error } of decodeCases) {
-  Deno.test(`FixedLengthCodec decode: ${name}`, () => {
-    const codec = new FixedLengthCodec({ frameLength });
-    const input = chunks.map(wire);
-    for (const split of [input, byteByByte(input)]) {
-      if (error !== undefined) {
-        assert.throws(() => decodeChunks(codec, split), error);
-      } else {
-        assert.deepEqual(decodeChunks(codec, split), (frames ?? []).map(wire));
-      }
-    }
-  });
-}
+testDecodeCases("FixedLengthCodec", (options) => new FixedLengthCodec(options), decodeCases);
 
 const encodeCases: { name: string; frameLength: number; frame: Uint8Array; error?: unknown }[] = [
   { name: "a frame of the right size is written as it is", frameLength: 3, frame: wire('"abc"') },
@@ -96,7 +92,7 @@ for (const { name, frameLength, frame, error } of encodeCases) {
   });
 }
 
-const constructorCases: { name: string; options: Record<string, unknown>; error: unknown }[] = [
+const constructorCases: ConstructorCase[] = [
   {
     name: "frameLength 0",
     options: { frameLength: 0 },
@@ -129,14 +125,11 @@ const constructorCases: { name: string; options: Record<string, unknown>; error:
   },
 ];
 
-for (const { name, options, error } of constructorCases) {
-  Deno.test(`FixedLengthCodec constructor refuses ${name}`, () => {
-    assert.throws(
-      () => new FixedLengthCodec(options as unknown as FixedLengthCodecOptions),
-      error as Record<string, unknown>,
-    );
-  });
-}
+testConstructorRefuses(
+  "FixedLengthCodec",
+  (options) => new FixedLengthCodec(options as unknown as FixedLengthCodecOptions),
+  constructorCases,
+);
 
 Deno.test("FixedLengthCodec: frameLength equal to maxFrameLength is allowed", () => {
   const codec = new FixedLengthCodec({ frameLength: 8, maxFrameLength: 8 });
@@ -158,9 +151,7 @@ Deno.test("FixedLengthCodec property: any frames, cut anywhere, decode to themse
       fc.array(fc.nat({ max: 200 }), { maxLength: 12 }),
       ([frameLength, frames], cuts) => {
         const codec = new FixedLengthCodec({ frameLength });
-        const encoded = encodeAll(codec, frames);
-        assert.deepEqual(decodeChunks(codec, cutAt(encoded, cuts)), frames);
-        assert.deepEqual(decodeStrict(codec, encoded), frames);
+        assertRoundTrip(codec, frames, cuts);
       },
     ),
     { numRuns: 200 },

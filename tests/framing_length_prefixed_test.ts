@@ -7,22 +7,18 @@ import {
   type LengthPrefixedCodecOptions,
 } from "../src/framing/length_prefixed.ts";
 import { cutAt, decodeChunks, encodeAll } from "./support/codec_harness.ts";
-import { byteByByte, decodeStrict, wire } from "./support/wire.ts";
-
-interface DecodeCase {
-  name: string;
-  options: LengthPrefixedCodecOptions;
-  /** Each string is one chunk, as `wire()` reads it. */
-  chunks: string[];
-  /** The frames, as `wire()` reads them. */
-  frames?: string[];
-  /** Properties the thrown error must have (`name`, numbers, `message` regex). */
-  error?: Record<string, unknown>;
-}
+import {
+  type ConstructorCase,
+  type DecodeCase,
+  decodeStrict,
+  testConstructorRefuses,
+  testDecodeCases,
+  wire,
+} from "./support/wire.ts";
 
 const HELLO = '"Hello world"';
 
-const decodeCases: DecodeCase[] = [
+const decodeCases: DecodeCase<LengthPrefixedCodecOptions>[] = [
   {
     name: "one frame in one chunk, 4-byte big-endian default",
     options: {},
@@ -286,19 +282,7 @@ const decodeCases: DecodeCase[] = [
   },
 ];
 
-for (const { name, options, chunks, frames, error } of decodeCases) {
-  Deno.test(`LengthPrefixedCodec decode: ${name}`, () => {
-    const codec = new LengthPrefixedCodec(options);
-    const input = chunks.map(wire);
-    for (const split of [input, byteByByte(input)]) {
-      if (error !== undefined) {
-        assert.throws(() => decodeChunks(codec, split), error);
-      } else {
-        assert.deepEqual(decodeChunks(codec, split), (frames ?? []).map(wire));
-      }
-    }
-  });
-}
+testDecodeCases("LengthPrefixedCodec", (options) => new LengthPrefixedCodec(options), decodeCases);
 
 interface EncodeCase {
   name: string;
@@ -440,7 +424,7 @@ for (const { name, options, frame, wire: expected, error } of encodeCases) {
   });
 }
 
-const constructorCases: { name: string; options: Record<string, unknown>; error: unknown }[] = [
+const constructorCases: ConstructorCase[] = [
   {
     name: "lengthFieldLength 3",
     options: { lengthFieldLength: 3 },
@@ -478,14 +462,11 @@ const constructorCases: { name: string; options: Record<string, unknown>; error:
   { name: "littleEndian as a number", options: { littleEndian: 1 }, error: TypeError },
 ];
 
-for (const { name, options, error } of constructorCases) {
-  Deno.test(`LengthPrefixedCodec constructor refuses ${name}`, () => {
-    assert.throws(
-      () => new LengthPrefixedCodec(options as LengthPrefixedCodecOptions),
-      error as Record<string, unknown>,
-    );
-  });
-}
+testConstructorRefuses(
+  "LengthPrefixedCodec",
+  (options) => new LengthPrefixedCodec(options as LengthPrefixedCodecOptions),
+  constructorCases,
+);
 
 Deno.test("LengthPrefixedCodec decode: with onTooLong error, a too-long header keeps failing", () => {
   const decoder = new LengthPrefixedCodec({ maxFrameLength: 2 }).decoder();

@@ -3,19 +3,16 @@ import fc from "fast-check";
 import type { ByteSink } from "../src/framing/codec.ts";
 import { encodeFrame } from "../src/framing/encode_frame.ts";
 import { NetstringCodec, type NetstringCodecOptions } from "../src/framing/netstring.ts";
-import { bytes, cutAt, decodeChunks, encodeAll } from "./support/codec_harness.ts";
-import { byteByByte, decodeStrict } from "./support/wire.ts";
+import { bytes } from "./support/codec_harness.ts";
+import {
+  assertRoundTrip,
+  type ConstructorCase,
+  type DecodeCase,
+  testConstructorRefuses,
+  testDecodeCases,
+} from "./support/wire.ts";
 
-interface DecodeCase {
-  name: string;
-  options: NetstringCodecOptions;
-  /** Each string is one chunk of ASCII. */
-  chunks: string[];
-  frames?: string[];
-  error?: Record<string, unknown>;
-}
-
-const decodeCases: DecodeCase[] = [
+const decodeCases: DecodeCase<NetstringCodecOptions>[] = [
   { name: "one frame in one chunk", options: {}, chunks: ["5:hello,"], frames: ["hello"] },
   {
     name: "length split across two chunks",
@@ -199,19 +196,7 @@ const decodeCases: DecodeCase[] = [
   },
 ];
 
-for (const { name, options, chunks, frames, error } of decodeCases) {
-  Deno.test(`NetstringCodec decode: ${name}`, () => {
-    const codec = new NetstringCodec(options);
-    const input = chunks.map(bytes);
-    for (const split of [input, byteByByte(input)]) {
-      if (error !== undefined) {
-        assert.throws(() => decodeChunks(codec, split), error);
-      } else {
-        assert.deepEqual(decodeChunks(codec, split), (frames ?? []).map(bytes));
-      }
-    }
-  });
-}
+testDecodeCases("NetstringCodec", (options) => new NetstringCodec(options), decodeCases, bytes);
 
 const headerCases: { length: number; header: string }[] = [
   { length: 0, header: "0:" },
@@ -258,7 +243,7 @@ Deno.test("NetstringCodec encode: a frame over maxFrameLength is refused", () =>
   });
 });
 
-const constructorCases: { name: string; options: Record<string, unknown>; error: unknown }[] = [
+const constructorCases: ConstructorCase[] = [
   {
     name: "a fractional maxFrameLength",
     options: { maxFrameLength: 1.5 },
@@ -271,14 +256,11 @@ const constructorCases: { name: string; options: Record<string, unknown>; error:
   { name: "an unknown onTooLong", options: { onTooLong: "ignore" }, error: RangeError },
 ];
 
-for (const { name, options, error } of constructorCases) {
-  Deno.test(`NetstringCodec constructor refuses ${name}`, () => {
-    assert.throws(
-      () => new NetstringCodec(options as NetstringCodecOptions),
-      error as Record<string, unknown>,
-    );
-  });
-}
+testConstructorRefuses(
+  "NetstringCodec",
+  (options) => new NetstringCodec(options as NetstringCodecOptions),
+  constructorCases,
+);
 
 Deno.test("NetstringCodec property: any frames, cut anywhere, decode to themselves", () => {
   const codec = new NetstringCodec();
@@ -288,9 +270,7 @@ Deno.test("NetstringCodec property: any frames, cut anywhere, decode to themselv
       fc.array(fc.uint8Array({ maxLength: 120 }), { maxLength: 10 }),
       fc.array(fc.nat({ max: 1300 }), { maxLength: 12 }),
       (frames, cuts) => {
-        const encoded = encodeAll(codec, frames);
-        assert.deepEqual(decodeChunks(codec, cutAt(encoded, cuts)), frames);
-        assert.deepEqual(decodeStrict(codec, encoded), frames);
+        assertRoundTrip(codec, frames, cuts);
       },
     ),
     { numRuns: 200 },

@@ -3,21 +3,19 @@ import fc from "fast-check";
 import type { ByteSink } from "../src/framing/codec.ts";
 import { encodeFrame } from "../src/framing/encode_frame.ts";
 import { VarintLengthCodec, type VarintLengthCodecOptions } from "../src/framing/varint.ts";
-import { cutAt, decodeChunks, encodeAll } from "./support/codec_harness.ts";
-import { byteByByte, decodeStrict, wire } from "./support/wire.ts";
+import { decodeChunks } from "./support/codec_harness.ts";
+import {
+  assertRoundTrip,
+  type ConstructorCase,
+  type DecodeCase,
+  testConstructorRefuses,
+  testDecodeCases,
+  wire,
+} from "./support/wire.ts";
 
 const A300 = '"a" '.repeat(300);
 
-interface DecodeCase {
-  name: string;
-  options: VarintLengthCodecOptions;
-  /** Each string is one chunk, as `wire()` reads it. */
-  chunks: string[];
-  frames?: string[];
-  error?: Record<string, unknown>;
-}
-
-const decodeCases: DecodeCase[] = [
+const decodeCases: DecodeCase<VarintLengthCodecOptions>[] = [
   {
     name: "one-byte varint",
     options: {},
@@ -134,19 +132,7 @@ const decodeCases: DecodeCase[] = [
   },
 ];
 
-for (const { name, options, chunks, frames, error } of decodeCases) {
-  Deno.test(`VarintLengthCodec decode: ${name}`, () => {
-    const codec = new VarintLengthCodec(options);
-    const input = chunks.map(wire);
-    for (const split of [input, byteByByte(input)]) {
-      if (error !== undefined) {
-        assert.throws(() => decodeChunks(codec, split), error);
-      } else {
-        assert.deepEqual(decodeChunks(codec, split), (frames ?? []).map(wire));
-      }
-    }
-  });
-}
+testDecodeCases("VarintLengthCodec", (options) => new VarintLengthCodec(options), decodeCases);
 
 const headerCases: { name: string; length: number; header: string }[] = [
   { name: "0", length: 0, header: "00" },
@@ -208,7 +194,7 @@ Deno.test("VarintLengthCodec encode: a frame over maxFrameLength is refused", ()
   });
 });
 
-const constructorCases: { name: string; options: Record<string, unknown>; error: unknown }[] = [
+const constructorCases: ConstructorCase[] = [
   { name: "a negative maxFrameLength", options: { maxFrameLength: -1 }, error: RangeError },
   {
     name: "maxFrameLength as a string",
@@ -222,14 +208,11 @@ const constructorCases: { name: string; options: Record<string, unknown>; error:
   },
 ];
 
-for (const { name, options, error } of constructorCases) {
-  Deno.test(`VarintLengthCodec constructor refuses ${name}`, () => {
-    assert.throws(
-      () => new VarintLengthCodec(options as VarintLengthCodecOptions),
-      error as Record<string, unknown>,
-    );
-  });
-}
+testConstructorRefuses(
+  "VarintLengthCodec",
+  (options) => new VarintLengthCodec(options as VarintLengthCodecOptions),
+  constructorCases,
+);
 
 Deno.test("VarintLengthCodec property: any frames, cut anywhere, decode to themselves", () => {
   const codec = new VarintLengthCodec();
@@ -239,9 +222,7 @@ Deno.test("VarintLengthCodec property: any frames, cut anywhere, decode to thems
       fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }),
       fc.array(fc.nat({ max: 2500 }), { maxLength: 12 }),
       (frames, cuts) => {
-        const encoded = encodeAll(codec, frames);
-        assert.deepEqual(decodeChunks(codec, cutAt(encoded, cuts)), frames);
-        assert.deepEqual(decodeStrict(codec, encoded), frames);
+        assertRoundTrip(codec, frames, cuts);
       },
     ),
     { numRuns: 200 },

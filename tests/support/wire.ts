@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ByteWindow } from "../../src/framing/byte_window.ts";
 import type { Codec } from "../../src/framing/codec.ts";
-import { bytes } from "./codec_harness.ts";
+import { bytes, cutAt, decodeChunks, encodeAll } from "./codec_harness.ts";
 
 /** Bytes from hex pairs and quoted text: `wire('00 0B "Hello world"')`. */
 export function wire(spec: string): Uint8Array {
@@ -48,4 +48,75 @@ export function decodeStrict<Frame>(codec: Codec<Frame, never>, buffer: Uint8Arr
   assert.equal(input.length, 0, "decode returned undefined with bytes left");
   assert.equal(decoder.decodeEof(input), undefined);
   return frames;
+}
+
+/** One row of a decode table: chunks in, frames (or a typed error) out. */
+export interface DecodeCase<Options> {
+  name: string;
+  options: Options;
+  /** Each string is one chunk, as the table's `parse` reads it (`wire()` by default). */
+  chunks: string[];
+  /** The frames, as `parse` reads them. */
+  frames?: string[];
+  /** Properties the thrown error must have (`name`, numbers, `message` regex). */
+  error?: Record<string, unknown>;
+}
+
+/**
+ * Registers one test per row, `"<label> decode: <name>"`: the chunks decode
+ * to the frames (or throw the error) as given, and again one byte at a time.
+ */
+export function testDecodeCases<Options>(
+  label: string,
+  makeCodec: (options: Options) => Codec<Uint8Array, never>,
+  cases: DecodeCase<Options>[],
+  parse: (chunk: string) => Uint8Array = wire,
+): void {
+  for (const { name, options, chunks, frames, error } of cases) {
+    Deno.test(`${label} decode: ${name}`, () => {
+      const codec = makeCodec(options);
+      const input = chunks.map(parse);
+      for (const split of [input, byteByByte(input)]) {
+        if (error !== undefined) {
+          assert.throws(() => decodeChunks(codec, split), error);
+        } else {
+          assert.deepEqual(decodeChunks(codec, split), (frames ?? []).map(parse));
+        }
+      }
+    });
+  }
+}
+
+/** One row of a constructor table: options the codec must refuse, and how. */
+export interface ConstructorCase {
+  name: string;
+  options: Record<string, unknown>;
+  error: unknown;
+}
+
+/** Registers one test per row, `"<label> constructor refuses <name>"`. */
+export function testConstructorRefuses(
+  label: string,
+  construct: (options: Record<string, unknown>) => unknown,
+  cases: ConstructorCase[],
+): void {
+  for (const { name, options, error } of cases) {
+    Deno.test(`${label} constructor refuses ${name}`, () => {
+      assert.throws(() => construct(options), error as Record<string, unknown>);
+    });
+  }
+}
+
+/**
+ * The round-trip property's body: `frames`, encoded, concatenated and cut at
+ * `cuts`, decode to themselves, and strictly from one buffer as well.
+ */
+export function assertRoundTrip(
+  codec: Codec<Uint8Array, Uint8Array>,
+  frames: Uint8Array[],
+  cuts: number[],
+): void {
+  const encoded = encodeAll(codec, frames);
+  assert.deepEqual(decodeChunks(codec, cutAt(encoded, cuts)), frames);
+  assert.deepEqual(decodeStrict(codec, encoded), frames);
 }
