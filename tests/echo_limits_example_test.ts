@@ -3,7 +3,7 @@
 // values are refused.
 
 import assert from "node:assert/strict";
-import { startExample } from "./support/example_process.ts";
+import { assertExampleRefuses, startExample } from "./support/example_process.ts";
 
 const utf8 = new TextEncoder();
 
@@ -78,24 +78,6 @@ const badFlagCases: { args: string[]; message: RegExp }[] = [
 
 for (const c of badFlagCases) {
   Deno.test(`echo example: ${c.args.join(" ")} exits non-zero with a message`, async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        new URL("../examples/echo.ts", import.meta.url).pathname,
-        "--port",
-        "0",
-        ...c.args,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // Were the flag accepted, the server would run forever: bound the wait.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    const { code, stdout, stderr } = await child.output().finally(() => clearTimeout(timer));
-    assert.notEqual(code, 0);
-    assert.match(new TextDecoder().decode(stderr), c.message);
-    assert.doesNotMatch(new TextDecoder().decode(stdout), /listening on/);
+    await assertExampleRefuses("echo.ts", c.args, c.message);
   });
 }

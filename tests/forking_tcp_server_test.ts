@@ -17,7 +17,7 @@ import {
   reviveError,
 } from "../src/server/forking_internal.ts";
 import { exchange } from "./support/clients.ts";
-import { startExample } from "./support/example_process.ts";
+import { assertExampleRefuses, startExample } from "./support/example_process.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
 const HANDLERS = new URL("./support/forking_handlers.ts", import.meta.url);
@@ -535,25 +535,6 @@ const badWorkerFlags: { args: string[]; message: RegExp }[] = [
 
 for (const c of badWorkerFlags) {
   Deno.test(`echo example: ${c.args.join(" ")} exits non-zero with a message`, async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        new URL("../examples/echo.ts", import.meta.url).pathname,
-        "--port",
-        "0",
-        ...c.args,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // Were the flag accepted, the server would run forever: bound the wait.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    const { code, stdout, stderr } = await child.output().finally(() => clearTimeout(timer));
-    assert.notEqual(code, 0);
-    assert.match(new TextDecoder().decode(stderr), c.message);
-    assert.doesNotMatch(new TextDecoder().decode(stdout), /listening on/);
+    await assertExampleRefuses("echo.ts", c.args, c.message, ["--allow-net", "--allow-read"]);
   });
 }

@@ -1,6 +1,8 @@
 // Test support: an example program as a real subprocess, ready once it has
 // printed its `listening on HOST:PORT` line.
 
+import assert from "node:assert/strict";
+
 /** A running example. */
 export interface ExampleProcess {
   /** The port from the `listening on` line. */
@@ -85,4 +87,35 @@ export async function startExample(
       return status.code;
     },
   };
+}
+
+/**
+ * Runs `examples/<name> --port 0 <args>` and asserts it refuses to start:
+ * a non-zero exit, `message` on stderr, and no `listening on` line. A run
+ * that was not refused would serve forever, so the wait is bounded.
+ */
+export async function assertExampleRefuses(
+  name: string,
+  args: string[],
+  message: RegExp,
+  permissions: string[] = ["--allow-net"],
+): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...permissions,
+      new URL(`../../examples/${name}`, import.meta.url).pathname,
+      "--port",
+      "0",
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const { code, stdout, stderr } = await child.output().finally(() => clearTimeout(timer));
+  assert.notEqual(code, 0);
+  assert.match(decoder.decode(stderr), message);
+  assert.doesNotMatch(decoder.decode(stdout), /listening on/);
 }
