@@ -130,6 +130,22 @@ Deno.test("udp_chat: the --client mode sends stdin lines with --name and prints 
   assert.match(server.stdout(), /^carol: first line$/m);
 });
 
+/** A reader over a server's stdout, and a wait until `pattern` shows up in what it printed. */
+function watchOutput(stdout: ReadableStream<Uint8Array>) {
+  const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let printed = "";
+  const waitFor = async (pattern: RegExp): Promise<RegExpMatchArray> => {
+    for (;;) {
+      const match = printed.match(pattern);
+      if (match !== null) return match;
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`server ended before printing ${pattern}:\n${printed}`);
+      printed += value;
+    }
+  };
+  return { reader, waitFor };
+}
+
 Deno.test("udp_chat: the operator answers from the server's stdin", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...PERMISSIONS, new URL("udp_chat.ts", EXAMPLES).pathname, "--port", "0"],
@@ -139,18 +155,7 @@ Deno.test("udp_chat: the operator answers from the server's stdin", async () => 
   }).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
   const stdin = child.stdin.getWriter();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let printed = "";
-  /** Reads the server's stdout until `pattern` shows up. */
-  const waitFor = async (pattern: RegExp): Promise<RegExpMatchArray> => {
-    for (;;) {
-      const match = printed.match(pattern);
-      if (match !== null) return match;
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`server ended before printing ${pattern}:\n${printed}`);
-      printed += value;
-    }
-  };
+  const { reader: lines, waitFor } = watchOutput(child.stdout);
   try {
     const port = Number((await waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
     const target = { family: "inet" as const, host: "127.0.0.1", port };
@@ -179,17 +184,7 @@ Deno.test("udp_chat: SIGINT while the operator is typing still answers, then exi
     stderr: "piped",
   }).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let printed = "";
-  const waitFor = async (pattern: RegExp): Promise<RegExpMatchArray> => {
-    for (;;) {
-      const match = printed.match(pattern);
-      if (match !== null) return match;
-      const { value, done } = await output.read();
-      if (done) throw new Error(`server ended before printing ${pattern}:\n${printed}`);
-      printed += value;
-    }
-  };
+  const { reader: output, waitFor } = watchOutput(child.stdout);
   try {
     const port = Number((await waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
     const asking = pythonExchange({ family: "inet", host: "127.0.0.1", port }, [

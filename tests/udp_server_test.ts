@@ -16,7 +16,7 @@ import {
   UDPServer,
   type UDPServerOptions,
 } from "../mod.ts";
-import { DatagramClient, pythonExchange } from "./support/datagrams.ts";
+import { DatagramClient, pythonExchange, slowEcho } from "./support/datagrams.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
 
@@ -83,20 +83,7 @@ Deno.test("ThreadingUDPServer: 1000 datagrams from 10 concurrent senders, each r
   // In flight per sender: 80 small datagrams in all stay far below the
   // kernel's receive buffer, so loopback drops nothing and no retry is needed.
   const WINDOW = 8;
-  let active = 0;
-  let maxActive = 0;
-  class SlowEcho extends DatagramRequestHandler {
-    override async handle(): Promise<void> {
-      maxActive = Math.max(maxActive, ++active);
-      try {
-        // A timer turn, so that handlers overlap.
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        await this.reply(`${new TextDecoder().decode(this.packet)} ok`);
-      } finally {
-        active--;
-      }
-    }
-  }
+  const { SlowEcho, overlap } = slowEcho();
   await using server = new ThreadingUDPServer(LOCALHOST, SlowEcho, { maxConcurrentHandlers: 16 });
   const serving = server.serveForever();
 
@@ -124,8 +111,8 @@ Deno.test("ThreadingUDPServer: 1000 datagrams from 10 concurrent senders, each r
 
   const answered = await Promise.all(Array.from({ length: SENDERS }, (_, id) => sender(id)));
   assert.equal(answered.reduce((sum, count) => sum + count, 0), SENDERS * PER_SENDER);
-  assert.ok(maxActive > 1, `handlers never overlapped (max ${maxActive})`);
-  assert.ok(maxActive <= 16, `maxConcurrentHandlers exceeded: ${maxActive}`);
+  assert.ok(overlap.max > 1, `handlers never overlapped (max ${overlap.max})`);
+  assert.ok(overlap.max <= 16, `maxConcurrentHandlers exceeded: ${overlap.max}`);
   await server.shutdown();
   await serving;
 });

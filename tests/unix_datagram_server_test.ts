@@ -10,7 +10,7 @@ import {
   ThreadingUnixDatagramServer,
   UnixDatagramServer,
 } from "../mod.ts";
-import { DatagramClient, pythonExchange } from "./support/datagrams.ts";
+import { DatagramClient, pythonExchange, slowEcho } from "./support/datagrams.ts";
 
 /** Answers every datagram with the same bytes. */
 class Echo extends DatagramRequestHandler {
@@ -78,20 +78,7 @@ for (const { name, Server } of KINDS) {
 
 Deno.test("ThreadingUnixDatagramServer: 400 datagrams from 8 senders while it keeps receiving", () =>
   inTempDir(async (dir) => {
-    let active = 0;
-    let maxActive = 0;
-    class SlowEcho extends DatagramRequestHandler {
-      override async handle(): Promise<void> {
-        maxActive = Math.max(maxActive, ++active);
-        try {
-          // A timer turn: the reply is then sent while the server waits for the next datagram.
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          await this.reply(`${new TextDecoder().decode(this.packet)} ok`);
-        } finally {
-          active--;
-        }
-      }
-    }
+    const { SlowEcho, overlap } = slowEcho();
     await using server = new ThreadingUnixDatagramServer({ path: `${dir}/server.sock` }, SlowEcho);
     const serving = server.serveForever();
     // Lock-step per sender: a Deno unixpacket client cannot send while it receives.
@@ -102,7 +89,7 @@ Deno.test("ThreadingUnixDatagramServer: 400 datagrams from 8 senders while it ke
       }
     });
     await Promise.all(senders);
-    assert.ok(maxActive > 1, `handlers never overlapped (max ${maxActive})`);
+    assert.ok(overlap.max > 1, `handlers never overlapped (max ${overlap.max})`);
     await server.shutdown();
     await serving;
   }));

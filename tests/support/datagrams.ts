@@ -2,6 +2,7 @@
 // (a lost datagram fails the test instead of hanging it), and python3
 // SOCK_DGRAM clients as independent peers.
 
+import { DatagramRequestHandler } from "../../mod.ts";
 import { runPython } from "./python.ts";
 
 const encoder = new TextEncoder();
@@ -136,4 +137,26 @@ print(json.dumps(replies))
   });
   if (result.code !== 0) throw new Error(`python3 client failed:\n${result.stderr}`);
   return JSON.parse(result.stdout);
+}
+
+/**
+ * A handler that answers `<datagram> ok` after a timer turn, so handlers
+ * overlap, and the most that ran at once (`overlap.max`).
+ */
+export function slowEcho() {
+  const overlap = { max: 0 };
+  let active = 0;
+  class SlowEcho extends DatagramRequestHandler {
+    override async handle(): Promise<void> {
+      overlap.max = Math.max(overlap.max, ++active);
+      try {
+        // A timer turn: handlers overlap, and replies go out while the server receives.
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        await this.reply(`${new TextDecoder().decode(this.packet)} ok`);
+      } finally {
+        active--;
+      }
+    }
+  }
+  return { SlowEcho, overlap };
 }
