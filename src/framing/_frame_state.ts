@@ -34,6 +34,19 @@ export abstract class HeadedDecoder implements FrameDecoder<Uint8Array> {
 
   abstract decode(input: ByteWindow): Uint8Array | undefined;
 
+  /**
+   * In `DISCARD`, skips what is buffered of the too-long frame, without
+   * keeping it; `true` once all of it is skipped (the state is `HEAD` again).
+   */
+  protected skipDiscarded(input: ByteWindow): boolean {
+    const skip = Math.min(this.bytesToDiscard, input.end - input.start);
+    input.start += skip;
+    this.bytesToDiscard -= skip;
+    if (this.bytesToDiscard > 0) return false;
+    this.state = HEAD;
+    return true;
+  }
+
   decodeEof(input: ByteWindow): Uint8Array | undefined {
     // A caller that skipped the last `decode` still gets a whole frame.
     const frame = this.decode(input);

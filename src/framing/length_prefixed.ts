@@ -482,13 +482,7 @@ class LengthPrefixedDecoder extends HeadedDecoder {
     // Loops only after a discarded frame, so that a whole frame behind it is
     // never left waiting for more bytes.
     for (;;) {
-      if (this.state === DISCARD) {
-        const skip = Math.min(this.bytesToDiscard, input.end - input.start);
-        input.start += skip;
-        this.bytesToDiscard -= skip;
-        if (this.bytesToDiscard > 0) return undefined;
-        this.state = HEAD;
-      }
+      if (this.state === DISCARD && !this.skipDiscarded(input)) return undefined;
       const headerLength = this.headerLength;
       if (this.state === HEAD) {
         if (input.end - input.start < headerLength) return undefined;
