@@ -5,53 +5,12 @@
 
 import assert from "node:assert/strict";
 import { LengthPrefixedCodec } from "../src/framing/length_prefixed.ts";
-import { BufferedReader, type ByteSource } from "../src/io/buffered_reader.ts";
+import { BufferedReader } from "../src/io/buffered_reader.ts";
 import { FrameTimeoutError, IdleTimeoutError, ReadTimeoutError } from "../src/io/errors.ts";
 import { StreamRequestHandler } from "../src/handlers/stream_request_handler.ts";
+import { FakeSource } from "./support/fake_source.ts";
 
 const utf8 = new TextEncoder();
-
-/**
- * A source the test feeds: each read returns the next pushed chunk (cut to
- * the room offered), or waits for `push()` or `end()`.
- */
-class ManualSource implements ByteSource {
-  #chunks: Uint8Array[] = [];
-  #ended = false;
-  #waiting: { p: Uint8Array; resolve: (count: number | null) => void } | undefined;
-
-  push(chunk: string | Uint8Array): void {
-    this.#chunks.push(typeof chunk === "string" ? utf8.encode(chunk) : chunk);
-    this.#wake();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake();
-  }
-
-  read(p: Uint8Array): Promise<number | null> {
-    if (this.#chunks.length > 0 || this.#ended) return Promise.resolve(this.#serve(p));
-    assert.equal(this.#waiting, undefined, "two reads in flight at once");
-    return new Promise((resolve) => this.#waiting = { p, resolve });
-  }
-
-  #wake(): void {
-    const waiting = this.#waiting;
-    if (waiting === undefined || (this.#chunks.length === 0 && !this.#ended)) return;
-    this.#waiting = undefined;
-    waiting.resolve(this.#serve(waiting.p));
-  }
-
-  #serve(p: Uint8Array): number | null {
-    const chunk = this.#chunks.shift();
-    if (chunk === undefined) return null;
-    const count = Math.min(chunk.length, p.length);
-    p.set(chunk.subarray(0, count));
-    if (count < chunk.length) this.#chunks.unshift(chunk.subarray(count));
-    return count;
-  }
-}
 
 /** A 4-byte big-endian length, then `payload`. */
 function lengthFrame(payload: string): Uint8Array {
@@ -93,7 +52,7 @@ async function countTimers(body: () => Promise<void>): Promise<number> {
 // --- frameTimeout ----------------------------------------------------------------
 
 Deno.test("frameTimeout: a frame whose rest never comes fails with FrameTimeoutError, and no byte is lost", async () => {
-  const source = new ManualSource();
+  const source = new FakeSource();
   const reader = new BufferedReader(source, { frameTimeout: 0.05 });
   const decoder = new LengthPrefixedCodec().decoder();
   const wire = lengthFrame("hello world");
@@ -116,7 +75,7 @@ Deno.test("frameTimeout: a frame whose rest never comes fails with FrameTimeoutE
 });
 
 Deno.test("frameTimeout catches a slowloris that the per-read timeout never does", async () => {
-  const source = new ManualSource();
+  const source = new FakeSource();
   // Each read gets a byte well within `timeout`, but the line never ends.
   const reader = new BufferedReader(source, { timeout: 5, frameTimeout: 0.1 });
   const drip = setInterval(() => source.push("x"), 5);
@@ -129,7 +88,7 @@ Deno.test("frameTimeout catches a slowloris that the per-read timeout never does
 });
 
 Deno.test("frameTimeout bounds readExactly too", async () => {
-  const source = new ManualSource();
+  const source = new FakeSource();
   const reader = new BufferedReader(source, { frameTimeout: 0.05 });
   const reading = reader.readExactly(10);
   source.push("abc");
@@ -145,7 +104,7 @@ Deno.test("frameTimeout bounds readExactly too", async () => {
 });
 
 Deno.test("frameTimeout does not run while nothing of the frame has come", async () => {
-  const source = new ManualSource();
+  const source = new FakeSource();
   const reader = new BufferedReader(source, { frameTimeout: 0.02 });
   const reading = reader.readline();
   assert.ok(await stillPendingAfter(reading, 0.1), "an idle wait must not be a frame timeout");
@@ -168,7 +127,7 @@ const idleCases: { name: string; read: (reader: BufferedReader) => Promise<unkno
 
 for (const c of idleCases) {
   Deno.test(`idleTimeout: ${c.name} from a silent peer fails with IdleTimeoutError`, async () => {
-    const source = new ManualSource();
+    const source = new FakeSource();
     const reader = new BufferedReader(source, { idleTimeout: 0.02 });
     await assert.rejects(c.read(reader), (error) => {
       assert.ok(error instanceof IdleTimeoutError);
@@ -183,7 +142,7 @@ for (const c of idleCases) {
 }
 
 Deno.test("idleTimeout stops at the first byte of a frame: the rest is frameTimeout's", async () => {
-  const source = new ManualSource();
+  const source = new FakeSource();
   const reader = new BufferedReader(source, { idleTimeout: 0.02 });
   const reading = reader.readline();
   source.push("sl");
@@ -194,7 +153,7 @@ Deno.test("idleTimeout stops at the first byte of a frame: the rest is frameTime
 });
 
 Deno.test("idleTimeout applies to each frame anew: frames that keep coming are never idle", async () => {
-  const source = new ManualSource();
+  const source = new FakeSource();
   const reader = new BufferedReader(source, { idleTimeout: 5, frameTimeout: 5 });
   const lines = [];
   for (let i = 0; i < 20; i++) {
@@ -238,7 +197,7 @@ Deno.test("deadline timers: none for a frame that arrives in one read, one per f
   ];
   for (const c of cases) {
     await t.step(c.name, async () => {
-      const source = new ManualSource();
+      const source = new FakeSource();
       const reader = new BufferedReader(source, c.options);
       const decoder = new LengthPrefixedCodec().decoder();
       let frame: Uint8Array | null = null;
@@ -263,13 +222,13 @@ Deno.test("idleTimeout and frameTimeout must be null or a positive number of sec
   for (const bad of [0, -1, Number.NaN, Infinity, 3e6, "5" as unknown as number]) {
     for (const name of ["idleTimeout", "frameTimeout"] as const) {
       assert.throws(
-        () => new BufferedReader(new ManualSource(), { [name]: bad }),
+        () => new BufferedReader(new FakeSource(), { [name]: bad }),
         (error) => error instanceof RangeError && error.message.includes(name),
         `${name}: ${bad}`,
       );
     }
   }
-  const reader = new BufferedReader(new ManualSource(), { idleTimeout: 0.5, frameTimeout: null });
+  const reader = new BufferedReader(new FakeSource(), { idleTimeout: 0.5, frameTimeout: null });
   assert.deepEqual([reader.idleTimeout, reader.frameTimeout, reader.timeout], [0.5, null, null]);
 });
 
