@@ -16,16 +16,9 @@ import {
   UDPServer,
   type UDPServerOptions,
 } from "../mod.ts";
-import { DatagramClient, pythonExchange, slowEcho } from "./support/datagrams.ts";
+import { DatagramClient, DatagramEcho, pythonExchange, slowEcho } from "./support/datagrams.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
-
-/** Answers every datagram with the same bytes. */
-class Echo extends DatagramRequestHandler {
-  override async handle(): Promise<void> {
-    await this.reply(this.packet);
-  }
-}
 
 const KINDS = [
   { name: "UDPServer", Server: UDPServer },
@@ -49,7 +42,7 @@ function recordingServer(
 
 for (const { name, Server } of KINDS) {
   Deno.test(`${name}: echo round trips with a Deno client, then shutdown and close`, async () => {
-    const server = new Server(LOCALHOST, Echo);
+    const server = new Server(LOCALHOST, DatagramEcho);
     const serving = server.serveForever();
     {
       await using client = DatagramClient.udp();
@@ -65,7 +58,7 @@ for (const { name, Server } of KINDS) {
   });
 
   Deno.test(`${name}: python3 SOCK_DGRAM client gets its replies`, async () => {
-    await using server = new Server(LOCALHOST, Echo);
+    await using server = new Server(LOCALHOST, DatagramEcho);
     const serving = server.serveForever();
     const replies = await pythonExchange(
       { family: "inet", host: "127.0.0.1", port: server.address.port },
@@ -170,7 +163,7 @@ function udpReceiveQueueBytes(port: number): number | undefined {
 }
 
 Deno.test("UDPServer: shutdown while idle returns at once and frees the port", async () => {
-  const server = new UDPServer(LOCALHOST, Echo);
+  const server = new UDPServer(LOCALHOST, DatagramEcho);
   const port = server.address.port;
   const serving = server.serveForever();
   await server.shutdown();
@@ -178,7 +171,7 @@ Deno.test("UDPServer: shutdown while idle returns at once and frees the port", a
   await server.serverClose();
   await server.finished;
   // Bound again without allowReuseAddress: the socket is really closed.
-  await using again = new UDPServer({ hostname: "127.0.0.1", port }, Echo);
+  await using again = new UDPServer({ hostname: "127.0.0.1", port }, DatagramEcho);
   assert.equal(again.address.port, port);
 });
 
@@ -237,7 +230,7 @@ Deno.test("UDPServer: handleRequest waits at most timeout, then calls handleTime
       timeouts++;
     }
   }
-  await using server = new Timed(LOCALHOST, Echo, { timeout: 0.05 });
+  await using server = new Timed(LOCALHOST, DatagramEcho, { timeout: 0.05 });
   await server.handleRequest();
   assert.equal(timeouts, 1);
   await using client = DatagramClient.udp();
@@ -274,7 +267,7 @@ Deno.test("UDPServer: verifyRequest false refuses a datagram without a reply", a
       return data[0] !== "x".charCodeAt(0);
     }
   }
-  await using server = new Picky(LOCALHOST, Echo);
+  await using server = new Picky(LOCALHOST, DatagramEcho);
   const serving = server.serveForever();
   await using client = DatagramClient.udp();
   await client.send("x: refused", server.address);
@@ -293,7 +286,10 @@ const TOO_LONG_CASES = [
 
 for (const { onTooLong, handlerSees, reported } of TOO_LONG_CASES) {
   Deno.test(`UDPServer: a datagram over maxPacketSize with onTooLong "${onTooLong}"`, async () => {
-    const { server, errors } = recordingServer(UDPServer, Echo, { maxPacketSize: 8, onTooLong });
+    const { server, errors } = recordingServer(UDPServer, DatagramEcho, {
+      maxPacketSize: 8,
+      onTooLong,
+    });
     await using _ = server;
     const serving = server.serveForever();
     await using client = DatagramClient.udp();
@@ -321,13 +317,13 @@ Deno.test("UDPServer: settings come from static fields, then options", async () 
     static override maxPacketSize = 16;
     static override maxConcurrentHandlers = 3;
   }
-  await using byClass = new Small(LOCALHOST, Echo);
+  await using byClass = new Small(LOCALHOST, DatagramEcho);
   assert.equal(byClass.maxPacketSize, 16);
   assert.equal(byClass.maxConcurrentHandlers, 3);
   assert.equal(byClass.onTooLong, "error");
-  await using byOption = new Small(LOCALHOST, Echo, { maxPacketSize: 32 });
+  await using byOption = new Small(LOCALHOST, DatagramEcho, { maxPacketSize: 32 });
   assert.equal(byOption.maxPacketSize, 32);
-  await using defaults = new UDPServer(LOCALHOST, Echo);
+  await using defaults = new UDPServer(LOCALHOST, DatagramEcho);
   assert.equal(defaults.maxPacketSize, 65535);
   assert.equal(defaults.maxConcurrentHandlers, 1000);
   assert.equal(defaults.allowReuseAddress, false);
@@ -336,13 +332,13 @@ Deno.test("UDPServer: settings come from static fields, then options", async () 
 });
 
 Deno.test("UDPServer: allowReuseAddress false refuses a taken port, true binds it", async () => {
-  await using first = new UDPServer(LOCALHOST, Echo, { allowReuseAddress: true });
+  await using first = new UDPServer(LOCALHOST, DatagramEcho, { allowReuseAddress: true });
   const port = first.address.port;
   assert.throws(
-    () => new UDPServer({ hostname: "127.0.0.1", port }, Echo),
+    () => new UDPServer({ hostname: "127.0.0.1", port }, DatagramEcho),
     Deno.errors.AddrInUse,
   );
-  await using second = new UDPServer({ hostname: "127.0.0.1", port }, Echo, {
+  await using second = new UDPServer({ hostname: "127.0.0.1", port }, DatagramEcho, {
     allowReuseAddress: true,
   });
   assert.equal(second.address.port, port);
@@ -360,8 +356,8 @@ Deno.test("UDPServer: options refused before anything is bound", () => {
   ];
   for (const [options, ErrorClass, message] of refusals) {
     // The resource sanitizer proves that no socket was left open.
-    assert.throws(() => new UDPServer(LOCALHOST, Echo, options), ErrorClass);
-    assert.throws(() => new UDPServer(LOCALHOST, Echo, options), message);
+    assert.throws(() => new UDPServer(LOCALHOST, DatagramEcho, options), ErrorClass);
+    assert.throws(() => new UDPServer(LOCALHOST, DatagramEcho, options), message);
   }
 });
 

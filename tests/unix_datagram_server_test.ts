@@ -10,14 +10,7 @@ import {
   ThreadingUnixDatagramServer,
   UnixDatagramServer,
 } from "../mod.ts";
-import { DatagramClient, pythonExchange, slowEcho } from "./support/datagrams.ts";
-
-/** Answers every datagram with the same bytes. */
-class Echo extends DatagramRequestHandler {
-  override async handle(): Promise<void> {
-    await this.reply(this.packet);
-  }
-}
+import { DatagramClient, DatagramEcho, pythonExchange, slowEcho } from "./support/datagrams.ts";
 
 const KINDS = [
   { name: "UnixDatagramServer", Server: UnixDatagramServer },
@@ -38,7 +31,7 @@ for (const { name, Server } of KINDS) {
   Deno.test(`${name}: echo round trips with a Deno client; the socket file is removed on close`, () =>
     inTempDir(async (dir) => {
       const path = `${dir}/server.sock`;
-      const server = new Server({ path }, Echo);
+      const server = new Server({ path }, DatagramEcho);
       assert.deepEqual(server.address, { transport: "unixpacket", path });
       assert.ok(Deno.lstatSync(path).isSocket);
       const serving = server.serveForever();
@@ -57,7 +50,7 @@ for (const { name, Server } of KINDS) {
   Deno.test(`${name}: python3 AF_UNIX SOCK_DGRAM clients, bound and connected`, () =>
     inTempDir(async (dir) => {
       const path = `${dir}/server.sock`;
-      await using server = new Server({ path }, Echo);
+      await using server = new Server({ path }, DatagramEcho);
       const serving = server.serveForever();
       const bound = await pythonExchange(
         { family: "unix", path, bind: `${dir}/py-bound.sock` },
@@ -125,7 +118,7 @@ Deno.test("UnixDatagramServer: an unbound sender is served but cannot be answere
         errors.push(error);
       }
     }
-    class Noting extends Echo {
+    class Noting extends DatagramEcho {
       override async handle(): Promise<void> {
         senders.push(this.clientAddress);
         await super.handle();
@@ -155,8 +148,8 @@ Deno.test("UnixDatagramServer: a stale socket file is replaced, a live one is re
     // A crashed server's leftover: a socket file no socket holds.
     Deno.listenDatagram({ transport: "unixpacket", path }).close();
     assert.ok(Deno.lstatSync(path).isSocket);
-    await using server = new UnixDatagramServer({ path }, Echo);
-    assert.throws(() => new UnixDatagramServer({ path }, Echo), Deno.errors.AddrInUse);
+    await using server = new UnixDatagramServer({ path }, DatagramEcho);
+    assert.throws(() => new UnixDatagramServer({ path }, DatagramEcho), Deno.errors.AddrInUse);
     // The refused bind did not take the live server's file.
     assert.ok(Deno.lstatSync(path).isSocket);
     const serving = server.handleRequest();
@@ -191,7 +184,7 @@ Deno.test("UnixDatagramServer: a datagram over maxPacketSize is reported, the ne
         errors.push(error);
       }
     }
-    await using server = new Recording({ path: `${dir}/server.sock` }, Echo, {
+    await using server = new Recording({ path: `${dir}/server.sock` }, DatagramEcho, {
       maxPacketSize: 1000,
     });
     const serving = server.serveForever();

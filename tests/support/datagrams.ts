@@ -160,3 +160,10 @@ export function slowEcho() {
   }
   return { SlowEcho, overlap };
 }
+
+/** Answers every datagram with the same bytes. */
+export class DatagramEcho extends DatagramRequestHandler {
+  override async handle(): Promise<void> {
+    await this.reply(this.packet);
+  }
+}
