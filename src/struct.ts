@@ -88,12 +88,13 @@ export type StructValue = number | bigint | boolean | Uint8Array;
  * @example Catch a value out of range
  * ```ts
  * import { pack, StructError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
+ * import nodeAssert from "node:assert/strict";
  *
- * assert.throws(() => pack("B", 256), (error) => {
- *   assert.ok(error instanceof StructError && error instanceof RangeError);
- *   assert.equal(error.format, "B");
- *   assert.equal(
+ * nodeAssert.throws(() => pack("B", 256), (error) => {
+ *   assert(error instanceof StructError && error instanceof RangeError);
+ *   assertEquals(error.format, "B");
+ *   assertEquals(
  *     error.message,
  *     'Cannot pack "B": ubyte format requires 0 <= number <= 255 (got 256 for item 0)',
  *   );
@@ -523,13 +524,13 @@ function compile(format: string): Compiled {
  * @example A record header, packed and unpacked
  * ```ts
  * import { Struct } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const header = new Struct("!HHI"); // kind, flags, length: network order
- * assert.equal(header.size, 8);
+ * assertEquals(header.size, 8);
  * const bytes = header.pack(1, 0x8000, 1024);
- * assert.deepEqual(bytes, new Uint8Array([0, 1, 0x80, 0, 0, 0, 4, 0]));
- * assert.deepEqual(header.unpack(bytes), [1, 0x8000, 1024]);
+ * assertEquals(bytes, new Uint8Array([0, 1, 0x80, 0, 0, 0, 4, 0]));
+ * assertEquals(header.unpack(bytes), [1, 0x8000, 1024]);
  * ```
  */
 export class Struct {
@@ -563,9 +564,9 @@ export class Struct {
    * @example
    * ```ts
    * import { Struct } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
-   * assert.deepEqual(new Struct("<hc").pack(-2, new Uint8Array([65])), new Uint8Array([0xfe, 0xff, 65]));
+   * assertEquals(new Struct("<hc").pack(-2, new Uint8Array([65])), new Uint8Array([0xfe, 0xff, 65]));
    * ```
    *
    * @param values One value per item of the format (pad bytes take none).
@@ -587,11 +588,11 @@ export class Struct {
    * @example
    * ```ts
    * import { Struct } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const buffer = new Uint8Array(6).fill(0xaa);
    * new Struct(">H").packInto(buffer, 2, 0x0102);
-   * assert.deepEqual(buffer, new Uint8Array([0xaa, 0xaa, 1, 2, 0xaa, 0xaa]));
+   * assertEquals(buffer, new Uint8Array([0xaa, 0xaa, 1, 2, 0xaa, 0xaa]));
    * ```
    *
    * @param buffer Where to write.
@@ -615,12 +616,12 @@ export class Struct {
    * @example Exact and at an offset
    * ```ts
    * import { Struct } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals, assertThrows } from "@std/assert";
    *
    * const pair = new Struct("<BB");
-   * assert.deepEqual(pair.unpack(new Uint8Array([1, 2])), [1, 2]);
-   * assert.deepEqual(pair.unpack(new Uint8Array([9, 1, 2, 9]), 1), [1, 2]);
-   * assert.throws(() => pair.unpack(new Uint8Array([1, 2, 3])), RangeError);
+   * assertEquals(pair.unpack(new Uint8Array([1, 2])), [1, 2]);
+   * assertEquals(pair.unpack(new Uint8Array([9, 1, 2, 9]), 1), [1, 2]);
+   * assertThrows(() => pair.unpack(new Uint8Array([1, 2, 3])), RangeError);
    * ```
    *
    * @param bytes The packed bytes.
@@ -648,11 +649,11 @@ export class Struct {
    * @example Three records
    * ```ts
    * import { Struct } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const point = new Struct("<bb");
    * const bytes = new Uint8Array([1, 2, 3, 4, 5, 0xff]);
-   * assert.deepEqual([...point.iterUnpack(bytes)], [[1, 2], [3, 4], [5, -1]]);
+   * assertEquals([...point.iterUnpack(bytes)], [[1, 2], [3, 4], [5, -1]]);
    * ```
    *
    * @param bytes A whole number of packed structs.
@@ -775,13 +776,13 @@ function structOf(format: string): Struct {
  * @example A Python peer's header
  * ```ts
  * import { pack } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * // Python: struct.pack("!I4s", 7, b"ping")
  * const ping = new TextEncoder().encode("ping");
- * assert.deepEqual(pack("!I4s", 7, ping), new Uint8Array([0, 0, 0, 7, 112, 105, 110, 103]));
+ * assertEquals(pack("!I4s", 7, ping), new Uint8Array([0, 0, 0, 7, 112, 105, 110, 103]));
  * // Native mode aligns: 1 byte, 3 pad bytes, then a little-endian int.
- * assert.deepEqual(pack("bi", 1, 2), new Uint8Array([1, 0, 0, 0, 2, 0, 0, 0]));
+ * assertEquals(pack("bi", 1, 2), new Uint8Array([1, 0, 0, 0, 2, 0, 0, 0]));
  * ```
  *
  * @param format A byte order (optional) and codes with repeat counts, such as `"<hhl"`.
@@ -803,12 +804,12 @@ export function pack(format: string, ...values: StructValue[]): Uint8Array {
  * @example Fill a header in place
  * ```ts
  * import { packInto } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const frame = new Uint8Array(8);
  * packInto(">I", frame, 0, 4);
  * frame.set([1, 2, 3, 4], 4);
- * assert.deepEqual(frame, new Uint8Array([0, 0, 0, 4, 1, 2, 3, 4]));
+ * assertEquals(frame, new Uint8Array([0, 0, 0, 4, 1, 2, 3, 4]));
  * ```
  *
  * @param format A byte order (optional) and codes with repeat counts.
@@ -837,11 +838,11 @@ export function packInto(
  * @example Integers come back as numbers, 8-byte ones as bigints
  * ```ts
  * import { unpack } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const bytes = new Uint8Array([0xff, 0xff, 1, 0, 0, 0, 0, 0, 0, 0]);
- * assert.deepEqual(unpack("<hq", bytes), [-1, 1n]);
- * assert.deepEqual(unpack("<H", bytes, 0), [65535]); // unpack_from: the rest is ignored
+ * assertEquals(unpack("<hq", bytes), [-1, 1n]);
+ * assertEquals(unpack("<H", bytes, 0), [65535]); // unpack_from: the rest is ignored
  * ```
  *
  * @param format A byte order (optional) and codes with repeat counts.
@@ -864,12 +865,12 @@ export function unpack(format: string, bytes: Uint8Array, offset?: number): Stru
  * @example Standard and native sizes
  * ```ts
  * import { calcsize } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
- * assert.equal(calcsize("<bi"), 5);
- * assert.equal(calcsize("bi"), 8); // native: the int is aligned to 4
- * assert.equal(calcsize("<l"), 4);
- * assert.equal(calcsize("l"), 8); // a C long on 64-bit Linux and macOS
+ * assertEquals(calcsize("<bi"), 5);
+ * assertEquals(calcsize("bi"), 8); // native: the int is aligned to 4
+ * assertEquals(calcsize("<l"), 4);
+ * assertEquals(calcsize("l"), 8); // a C long on 64-bit Linux and macOS
  * ```
  *
  * @param format A byte order (optional) and codes with repeat counts.
@@ -888,11 +889,11 @@ export function calcsize(format: string): number {
  * @example Records in one buffer
  * ```ts
  * import { iterUnpack } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const bytes = new Uint8Array([0, 1, 0, 2, 0, 3]);
- * assert.deepEqual([...iterUnpack(">H", bytes)], [[1], [2], [3]]);
- * assert.throws(() => iterUnpack(">H", bytes.subarray(1)), RangeError);
+ * assertEquals([...iterUnpack(">H", bytes)], [[1], [2], [3]]);
+ * assertThrows(() => iterUnpack(">H", bytes.subarray(1)), RangeError);
  * ```
  *
  * @param format A byte order (optional) and codes with repeat counts.

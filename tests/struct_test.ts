@@ -1,7 +1,9 @@
 // struct: byte-for-byte agreement with CPython's struct module, checked by
 // running python3 once per test on a whole table of cases.
 
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "@std/assert";
+
+import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import {
   calcsize,
@@ -102,7 +104,7 @@ async function python(cases: PyOp[]): Promise<PyResult[]> {
   await writer.write(new TextEncoder().encode(JSON.stringify(cases)));
   await writer.close();
   const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
   return JSON.parse(new TextDecoder().decode(stdout));
 }
 
@@ -287,11 +289,11 @@ Deno.test("struct: pack matches CPython byte for byte, with calcsize and round t
   PACK_CASES.forEach(({ format, values }, index) => {
     const py = results[index];
     const label = `${JSON.stringify(format)} ${Deno.inspect(values)}`;
-    assert.equal(py.error, undefined, `${label}: python raised ${py.message}`);
+    assertEquals(py.error, undefined, `${label}: python raised ${py.message}`);
     const packed = pack(format, ...values);
-    assert.equal(hex(packed), py.hex, label);
-    assert.equal(calcsize(format), py.size, label);
-    assert.deepEqual(unpack(format, packed).map(toWire), py.values, label);
+    assertEquals(hex(packed), py.hex, label);
+    assertEquals(calcsize(format), py.size, label);
+    assertEquals(unpack(format, packed).map(toWire), py.values, label);
   });
 });
 
@@ -314,8 +316,8 @@ Deno.test("struct: unpack returns numbers up to 4 bytes, bigints for 8", () => {
   ];
   for (const [format, expected] of cases) {
     const values = unpack(format, new Uint8Array(calcsize(format)));
-    assert.ok(values.length > 0);
-    for (const value of values) assert.equal(typeof value, expected, format);
+    assert(values.length > 0);
+    for (const value of values) assertEquals(typeof value, expected, format);
   }
 });
 
@@ -584,15 +586,15 @@ Deno.test("struct: errors have the right class, the numbers and Python's wording
   ERROR_CASES.forEach(({ call, error, includes, samePythonText }, index) => {
     const label = `${call.op} ${JSON.stringify(call.format)}`;
     const py = results[index];
-    assert.ok(py.error !== undefined, `${label}: python did not raise`);
-    assert.throws(() => runOurs(call), (thrown: Error) => {
-      assert.ok(thrown instanceof error, `${label}: ${thrown}`);
-      assert.match(thrown.message, /^Cannot (pack|unpack|parse struct format) ".*": /, label);
-      for (const text of includes) assert.ok(thrown.message.includes(text), thrown.message);
+    assert(py.error !== undefined, `${label}: python did not raise`);
+    nodeAssert.throws(() => runOurs(call), (thrown: Error) => {
+      assert(thrown instanceof error, `${label}: ${thrown}`);
+      assertMatch(thrown.message, /^Cannot (pack|unpack|parse struct format) ".*": /, label);
+      for (const text of includes) assert(thrown.message.includes(text), thrown.message);
       if (samePythonText) {
         const pythonText = py.message!.replace("unpack_from", "unpack")
           .replace("pack_into", "packInto");
-        assert.ok(thrown.message.includes(pythonText), `${thrown.message} / ${pythonText}`);
+        assert(thrown.message.includes(pythonText), `${thrown.message} / ${pythonText}`);
       }
       return true;
     }, label);
@@ -601,10 +603,10 @@ Deno.test("struct: errors have the right class, the numbers and Python's wording
 
 Deno.test("struct: StructError is a RangeError carrying the format", () => {
   const error = new StructError("<I", "something is off", "unpack");
-  assert.ok(error instanceof RangeError);
-  assert.equal(error.name, "StructError");
-  assert.equal(error.format, "<I");
-  assert.equal(error.message, 'Cannot unpack "<I": something is off');
+  assert(error instanceof RangeError);
+  assertEquals(error.name, "StructError");
+  assertEquals(error.format, "<I");
+  assertEquals(error.message, 'Cannot unpack "<I": something is off');
 });
 
 // ---------------------------------------------------------------------------
@@ -629,7 +631,7 @@ Deno.test("struct: packInto writes like pack_into, zeroing pad bytes", async () 
   cases.forEach(({ format, size, offset, values }, index) => {
     const buffer = new Uint8Array(size).fill(0xaa);
     packInto(format, buffer, offset, ...values);
-    assert.equal(hex(buffer), results[index].hex, format);
+    assertEquals(hex(buffer), results[index].hex, format);
   });
 });
 
@@ -651,24 +653,24 @@ Deno.test("struct: unpack with an offset reads like unpack_from", async () => {
     cases.map(({ format, offset }) => ({ op: "unpack", format, hex: hex(data), offset })),
   );
   cases.forEach(({ format, offset }, index) => {
-    assert.deepEqual(unpack(format, data, offset).map(toWire), results[index].values, format);
+    assertEquals(unpack(format, data, offset).map(toWire), results[index].values, format);
   });
 });
 
 Deno.test("struct: unpack reads a subarray at its own offset", () => {
   // the view starts 3 bytes into its ArrayBuffer, which a DataView must honour
   const backing = new Uint8Array([9, 9, 9, 0, 1, 0, 2]);
-  assert.deepEqual(unpack(">HH", backing.subarray(3)), [1, 2]);
+  assertEquals(unpack(">HH", backing.subarray(3)), [1, 2]);
   const target = new Uint8Array(8);
   packInto(">H", target.subarray(4), 1, 0x0102);
-  assert.deepEqual(target, new Uint8Array([0, 0, 0, 0, 0, 1, 2, 0]));
+  assertEquals(target, new Uint8Array([0, 0, 0, 0, 0, 1, 2, 0]));
 });
 
 Deno.test("struct: unpacked bytes are copies", () => {
   const data = bytes("abc");
   const [copy] = unpack("3s", data);
   data[0] = 0;
-  assert.deepEqual(copy, bytes("abc"));
+  assertEquals(copy, bytes("abc"));
 });
 
 Deno.test("struct: iterUnpack yields each record like iter_unpack", async () => {
@@ -685,29 +687,29 @@ Deno.test("struct: iterUnpack yields each record like iter_unpack", async () => 
   );
   cases.forEach(({ format, data }, index) => {
     const records = [...iterUnpack(format, data)].map((record) => record.map(toWire));
-    assert.deepEqual(records, results[index].records, format);
+    assertEquals(records, results[index].records, format);
   });
 });
 
 Deno.test("struct: iterUnpack is lazy and its own iterator", () => {
   const iterator = iterUnpack("<H", new Uint8Array([1, 0, 2, 0]));
-  assert.equal(iterator[Symbol.iterator](), iterator);
-  assert.deepEqual(iterator.next(), { value: [1], done: false });
-  assert.deepEqual(iterator.next(), { value: [2], done: false });
-  assert.equal(iterator.next().done, true);
+  assertEquals(iterator[Symbol.iterator](), iterator);
+  assertEquals(iterator.next(), { value: [1], done: false });
+  assertEquals(iterator.next(), { value: [2], done: false });
+  assertEquals(iterator.next().done, true);
 });
 
 Deno.test("struct: Struct holds a format and agrees with the functions", () => {
   const record = new Struct("!H3sq");
-  assert.equal(record.format, "!H3sq");
-  assert.equal(record.size, calcsize("!H3sq"));
+  assertEquals(record.format, "!H3sq");
+  assertEquals(record.size, calcsize("!H3sq"));
   const packed = record.pack(7, bytes("abc"), -3n);
-  assert.deepEqual(packed, pack("!H3sq", 7, bytes("abc"), -3n));
-  assert.deepEqual(record.unpack(packed), [7, bytes("abc"), -3n]);
-  assert.deepEqual([...record.iterUnpack(packed)], [record.unpack(packed)]);
+  assertEquals(packed, pack("!H3sq", 7, bytes("abc"), -3n));
+  assertEquals(record.unpack(packed), [7, bytes("abc"), -3n]);
+  assertEquals([...record.iterUnpack(packed)], [record.unpack(packed)]);
   const buffer = new Uint8Array(record.size + 1);
   record.packInto(buffer, 1, 7, bytes("abc"), -3n);
-  assert.deepEqual(buffer.subarray(1), packed);
+  assertEquals(buffer.subarray(1), packed);
 });
 
 Deno.test("struct: many formats in turn still pack correctly after the cache is cleared", () => {
@@ -715,7 +717,7 @@ Deno.test("struct: many formats in turn still pack correctly after the cache is 
   for (let round = 0; round < 2; round++) {
     for (let count = 1; count <= 150; count++) {
       const values = Array.from({ length: count }, (_, i) => i % 256);
-      assert.deepEqual([...pack(`${count}B`, ...values)], values);
+      assertEquals([...pack(`${count}B`, ...values)], values);
     }
   }
 });
@@ -764,8 +766,8 @@ Deno.test("struct: random integer formats pack as CPython does", async () => {
   );
   samples.forEach(({ format, values }, index) => {
     const label = `${JSON.stringify(format)} ${Deno.inspect(values)}`;
-    assert.equal(hex(pack(format, ...values)), results[index].hex, label);
-    assert.equal(calcsize(format), results[index].size, label);
+    assertEquals(hex(pack(format, ...values)), results[index].hex, label);
+    assertEquals(calcsize(format), results[index].size, label);
   });
 });
 
@@ -776,7 +778,7 @@ Deno.test("struct: random integer formats round-trip through unpack", () => {
       const back = unpack(format, pack(format, ...values)).map((value) =>
         BigInt(value as number | bigint)
       );
-      assert.deepEqual(back, normalized);
+      assertEquals(back, normalized);
     }),
     { numRuns: 300, seed: 7 },
   );
@@ -812,10 +814,10 @@ Deno.test("struct: e matches CPython on every rounding tie and random doubles", 
       try {
         ours = hex(pack(format, value));
       } catch (error) {
-        assert.ok(error instanceof StructError, String(error));
+        assert(error instanceof StructError, String(error));
         ours = null;
       }
-      assert.equal(ours, expected[i], `${format} ${value}`);
+      assertEquals(ours, expected[i], `${format} ${value}`);
     });
   });
 });
@@ -826,9 +828,9 @@ Deno.test("struct: e round-trips every half-precision bit pattern", () => {
     const value = unpack("<e", packed)[0] as number;
     const isNaN = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
     if (isNaN) {
-      assert.ok(Number.isNaN(value));
+      assert(Number.isNaN(value));
     } else {
-      assert.deepEqual(pack("<e", value), packed, `0x${bits.toString(16)}`);
+      assertEquals(pack("<e", value), packed, `0x${bits.toString(16)}`);
     }
   }
 });
@@ -849,10 +851,10 @@ Deno.test("struct: f matches CPython on random doubles, standard and native", as
       try {
         ours = hex(pack(format, value));
       } catch (error) {
-        assert.ok(error instanceof StructError, String(error));
+        assert(error instanceof StructError, String(error));
         ours = null;
       }
-      assert.equal(ours, results[index].each![i], `${format} ${value}`);
+      assertEquals(ours, results[index].each![i], `${format} ${value}`);
     });
   });
 });

@@ -20,12 +20,12 @@
  * @example Consume a 2-byte header, then see what is left
  * ```ts
  * import { ByteWindow } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const window = new ByteWindow(new Uint8Array([0, 3, 1, 2, 3]));
- * assert.equal(window.length, 5);
+ * assertEquals(window.length, 5);
  * window.advance(2);
- * assert.deepEqual(window.view(), new Uint8Array([1, 2, 3]));
+ * assertEquals(window.view(), new Uint8Array([1, 2, 3]));
  * ```
  */
 export class ByteWindow {

@@ -15,7 +15,7 @@ import type { Codec } from "./codec.ts";
  * @example Two one-byte-length frames in one buffer
  * ```ts
  * import { decodeFrames, type Codec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const withLengthByte: Codec<Uint8Array> = {
  *   decoder: () => ({
@@ -34,7 +34,7 @@ import type { Codec } from "./codec.ts";
  *   encode() {},
  * };
  * const frames = decodeFrames(withLengthByte, new Uint8Array([1, 9, 2, 7, 8]));
- * assert.deepEqual(frames, [new Uint8Array([9]), new Uint8Array([7, 8])]);
+ * assertEquals(frames, [new Uint8Array([9]), new Uint8Array([7, 8])]);
  * ```
  *
  * @param codec The codec that decodes.

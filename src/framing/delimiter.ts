@@ -104,24 +104,24 @@ const utf8 = new TextEncoder();
  * @example Split NUL-terminated messages
  * ```ts
  * import { DelimiterCodec, decodeFrames, encodeFrame } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new DelimiterCodec({ delimiters: "\0" });
  * const wire = new Uint8Array([104, 105, 0, 0, 111, 107, 0]);
  * const frames = decodeFrames(codec, wire);
- * assert.deepEqual(frames, [new Uint8Array([104, 105]), new Uint8Array(0), new Uint8Array([111, 107])]);
- * assert.deepEqual(encodeFrame(codec, frames[0]), wire.subarray(0, 3));
+ * assertEquals(frames, [new Uint8Array([104, 105]), new Uint8Array(0), new Uint8Array([111, 107])]);
+ * assertEquals(encodeFrame(codec, frames[0]), wire.subarray(0, 3));
  * ```
  *
  * @example Accept "\r\n" and "\n", keep the last unterminated frame
  * ```ts
  * import { DelimiterCodec, decodeFrames } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new DelimiterCodec({ delimiters: ["\r\n", "\n"], emitUnterminated: true });
  * const text = (frame: Uint8Array) => new TextDecoder().decode(frame);
  * const frames = decodeFrames(codec, new TextEncoder().encode("GET /\r\nHost: x\nbye"));
- * assert.deepEqual(frames.map(text), ["GET /", "Host: x", "bye"]);
+ * assertEquals(frames.map(text), ["GET /", "Host: x", "bye"]);
  * ```
  */
 export class DelimiterCodec implements Codec<Uint8Array> {
@@ -164,14 +164,14 @@ export class DelimiterCodec implements Codec<Uint8Array> {
    * @example A frame that arrives in two reads
    * ```ts
    * import { ByteWindow, DelimiterCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const decoder = new DelimiterCodec().decoder();
    * const input = new ByteWindow(new Uint8Array([104, 105]));
-   * assert.equal(decoder.decode(input), undefined); // no "\n" yet
+   * assertEquals(decoder.decode(input), undefined); // no "\n" yet
    * input.reset(new Uint8Array([104, 105, 10]));
-   * assert.deepEqual(decoder.decode(input), new Uint8Array([104, 105]));
-   * assert.equal(decoder.decodeEof(input), undefined);
+   * assertEquals(decoder.decode(input), new Uint8Array([104, 105]));
+   * assertEquals(decoder.decodeEof(input), undefined);
    * ```
    *
    * @returns A fresh decoder. Its `decode` throws {@linkcode FrameTooLongError}
@@ -191,11 +191,11 @@ export class DelimiterCodec implements Codec<Uint8Array> {
    * @example Encode a frame
    * ```ts
    * import { DelimiterCodec, encodeFrame } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals, assertThrows } from "@std/assert";
    *
    * const codec = new DelimiterCodec({ delimiters: ["\r\n", "\n"] });
-   * assert.deepEqual(encodeFrame(codec, new Uint8Array([111, 107])), new Uint8Array([111, 107, 13, 10]));
-   * assert.throws(() => encodeFrame(codec, new Uint8Array([10])), TypeError);
+   * assertEquals(encodeFrame(codec, new Uint8Array([111, 107])), new Uint8Array([111, 107, 13, 10]));
+   * assertThrows(() => encodeFrame(codec, new Uint8Array([10])), TypeError);
    * ```
    *
    * @param frame The frame, without a delimiter.

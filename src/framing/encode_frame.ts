@@ -13,7 +13,7 @@ import type { ByteSink, Codec } from "./codec.ts";
  * @example Encode a length-prefixed frame by hand-made codec
  * ```ts
  * import { encodeFrame, type Codec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const withLengthByte: Codec<Uint8Array> = {
  *   decoder: () => ({ decode: () => undefined, decodeEof: () => undefined }),
@@ -22,7 +22,7 @@ import type { ByteSink, Codec } from "./codec.ts";
  *     sink.write(frame);
  *   },
  * };
- * assert.deepEqual(encodeFrame(withLengthByte, new Uint8Array([7, 8])), new Uint8Array([2, 7, 8]));
+ * assertEquals(encodeFrame(withLengthByte, new Uint8Array([7, 8])), new Uint8Array([2, 7, 8]));
  * ```
  *
  * @param codec The codec that encodes.

@@ -13,11 +13,11 @@
  * @example Catch a frame that is too long
  * ```ts
  * import { FrameTooLongError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new FrameTooLongError(9_000_000, 8_388_608);
- * assert.ok(error instanceof RangeError);
- * assert.equal(error.message, "Cannot decode frame: length 9000000 exceeds maxFrameLength 8388608");
+ * assert(error instanceof RangeError);
+ * assertEquals(error.message, "Cannot decode frame: length 9000000 exceeds maxFrameLength 8388608");
  * ```
  */
 export class FrameTooLongError extends RangeError {
@@ -54,11 +54,11 @@ export class FrameTooLongError extends RangeError {
  * @example A negative signed length
  * ```ts
  * import { InvalidLengthError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new InvalidLengthError(-5, "length field is negative");
- * assert.ok(error instanceof RangeError);
- * assert.equal(error.length, -5);
+ * assert(error instanceof RangeError);
+ * assertEquals(error.length, -5);
  * ```
  */
 export class InvalidLengthError extends RangeError {
@@ -84,10 +84,10 @@ export class InvalidLengthError extends RangeError {
  * @example Bytes left at end of stream
  * ```ts
  * import { IncompleteFrameError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const error = new IncompleteFrameError(3, 10);
- * assert.equal(error.message, "Cannot decode frame: stream ended with 3 of 10 bytes");
+ * assertEquals(error.message, "Cannot decode frame: stream ended with 3 of 10 bytes");
  * ```
  */
 export class IncompleteFrameError extends Error {
@@ -121,11 +121,11 @@ export class IncompleteFrameError extends Error {
  * @example A header that is not JSON
  * ```ts
  * import { FrameSyntaxError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new FrameSyntaxError("JSON header of 7 bytes does not parse", 12);
- * assert.ok(error instanceof SyntaxError);
- * assert.equal(error.offset, 12);
+ * assert(error instanceof SyntaxError);
+ * assertEquals(error.offset, 12);
  * ```
  */
 export class FrameSyntaxError extends SyntaxError {

@@ -48,12 +48,12 @@ const CODEC_NAME = "FixedLengthCodec";
  * @example Cut a stream into 4-byte records
  * ```ts
  * import { decodeFrames, encodeFrame, FixedLengthCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new FixedLengthCodec({ frameLength: 4 });
  * const frames = decodeFrames(codec, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
- * assert.deepEqual(frames, [new Uint8Array([1, 2, 3, 4]), new Uint8Array([5, 6, 7, 8])]);
- * assert.deepEqual(encodeFrame(codec, frames[1]), new Uint8Array([5, 6, 7, 8]));
+ * assertEquals(frames, [new Uint8Array([1, 2, 3, 4]), new Uint8Array([5, 6, 7, 8])]);
+ * assertEquals(encodeFrame(codec, frames[1]), new Uint8Array([5, 6, 7, 8]));
  * ```
  */
 export class FixedLengthCodec implements Codec<Uint8Array> {
@@ -91,13 +91,13 @@ export class FixedLengthCodec implements Codec<Uint8Array> {
    * @example A record split across two reads
    * ```ts
    * import { ByteWindow, FixedLengthCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const decoder = new FixedLengthCodec({ frameLength: 3 }).decoder();
    * const input = new ByteWindow(new Uint8Array([1, 2]));
-   * assert.equal(decoder.decode(input), undefined);
+   * assertEquals(decoder.decode(input), undefined);
    * input.reset(new Uint8Array([1, 2, 3]));
-   * assert.deepEqual(decoder.decode(input), new Uint8Array([1, 2, 3]));
+   * assertEquals(decoder.decode(input), new Uint8Array([1, 2, 3]));
    * ```
    *
    * @returns A fresh decoder. Its `decodeEof` throws
@@ -113,11 +113,11 @@ export class FixedLengthCodec implements Codec<Uint8Array> {
    * @example A record of the wrong size is refused
    * ```ts
    * import { encodeFrame, FixedLengthCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals, assertThrows } from "@std/assert";
    *
    * const codec = new FixedLengthCodec({ frameLength: 2 });
-   * assert.deepEqual(encodeFrame(codec, new Uint8Array([1, 2])), new Uint8Array([1, 2]));
-   * assert.throws(() => encodeFrame(codec, new Uint8Array([1, 2, 3])), RangeError);
+   * assertEquals(encodeFrame(codec, new Uint8Array([1, 2])), new Uint8Array([1, 2]));
+   * assertThrows(() => encodeFrame(codec, new Uint8Array([1, 2, 3])), RangeError);
    * ```
    *
    * @param frame Exactly `frameLength` bytes.

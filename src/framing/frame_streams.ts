@@ -41,21 +41,21 @@ const EMPTY = new Uint8Array(0);
  * @example Lines from a byte stream
  * ```ts
  * import { FrameDecoderStream, LinesCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const chunks = ["HELO\r\nQU", "IT\nbye"].map((text) => new TextEncoder().encode(text));
  * const lines = ReadableStream.from(chunks).pipeThrough(new FrameDecoderStream(new LinesCodec()));
- * assert.deepEqual(await Array.fromAsync(lines), ["HELO", "QUIT", "bye"]);
+ * assertEquals(await Array.fromAsync(lines), ["HELO", "QUIT", "bye"]);
  * ```
  *
  * @example A frame cut short errors the stream
  * ```ts
  * import { DelimiterCodec, FrameDecoderStream, IncompleteFrameError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertRejects } from "@std/assert";
  *
  * const frames = ReadableStream.from([new Uint8Array([1, 10, 2])])
  *   .pipeThrough(new FrameDecoderStream(new DelimiterCodec()));
- * await assert.rejects(Array.fromAsync(frames), IncompleteFrameError);
+ * await assertRejects(() => Array.fromAsync(frames), IncompleteFrameError);
  * ```
  *
  * @typeParam Frame What the codec decodes.
@@ -86,14 +86,14 @@ export class FrameDecoderStream<Frame> extends TransformStream<Uint8Array, Frame
  * @example Length-prefixed JSON headers to bytes and back
  * ```ts
  * import { FrameDecoderStream, FrameEncoderStream, JsonHeaderCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new JsonHeaderCodec();
  * const frames = [{ header: { name: "a", file_size: 1 }, body: new Uint8Array([1]) }];
  * const back = ReadableStream.from(frames)
  *   .pipeThrough(new FrameEncoderStream(codec))
  *   .pipeThrough(new FrameDecoderStream(codec));
- * assert.deepEqual(await Array.fromAsync(back), frames);
+ * assertEquals(await Array.fromAsync(back), frames);
  * ```
  *
  * @typeParam Input What the codec encodes.

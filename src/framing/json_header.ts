@@ -124,30 +124,30 @@ const CODEC_NAME = "JsonHeaderCodec";
  * @example Read what a Python client sends
  * ```ts
  * import { decodeFrames, JsonHeaderCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * // header = json.dumps({"file_name": "a.txt", "file_size": 5}).encode()
  * // sock.sendall(struct.pack('i', len(header)) + header + b"hello")
  * const header = new TextEncoder().encode('{"file_name": "a.txt", "file_size": 5}');
  * const wire = new Uint8Array([header.length, 0, 0, 0, ...header, ...new TextEncoder().encode("hello")]);
  * const [frame] = decodeFrames(new JsonHeaderCodec(), wire);
- * assert.deepEqual(frame.header, { file_name: "a.txt", file_size: 5 });
- * assert.equal(new TextDecoder().decode(frame.body), "hello");
+ * assertEquals(frame.header, { file_name: "a.txt", file_size: 5 });
+ * assertEquals(new TextDecoder().decode(frame.body), "hello");
  * ```
  *
  * @example Write a frame: the body size is filled in
  * ```ts
  * import { encodeFrame, JsonHeaderCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const bytes = encodeFrame(new JsonHeaderCodec({ headerLengthFormat: "!H" }), {
  *   header: { file_name: "a.txt" },
  *   body: new Uint8Array([1, 2, 3]),
  * });
  * const json = '{"file_name":"a.txt","file_size":3}';
- * assert.deepEqual(bytes.subarray(0, 2), new Uint8Array([0, json.length]));
- * assert.equal(new TextDecoder().decode(bytes.subarray(2, 2 + json.length)), json);
- * assert.deepEqual(bytes.subarray(2 + json.length), new Uint8Array([1, 2, 3]));
+ * assertEquals(bytes.subarray(0, 2), new Uint8Array([0, json.length]));
+ * assertEquals(new TextDecoder().decode(bytes.subarray(2, 2 + json.length)), json);
+ * assertEquals(bytes.subarray(2 + json.length), new Uint8Array([1, 2, 3]));
  * ```
  */
 export class JsonHeaderCodec implements Codec<JsonHeaderFrame> {
@@ -193,17 +193,17 @@ export class JsonHeaderCodec implements Codec<JsonHeaderFrame> {
    * @example A frame that arrives in pieces
    * ```ts
    * import { ByteWindow, JsonHeaderCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const json = new TextEncoder().encode('{"file_size":2}');
    * const wire = new Uint8Array([json.length, 0, 0, 0, ...json, 7, 8]);
    * const decoder = new JsonHeaderCodec().decoder();
    * const input = new ByteWindow(wire, 0, 6); // the first read
-   * assert.equal(decoder.decode(input), undefined); // the header is cut short
+   * assertEquals(decoder.decode(input), undefined); // the header is cut short
    * input.end = wire.length - 1; // the next read
-   * assert.equal(decoder.decode(input), undefined); // one body byte missing
+   * assertEquals(decoder.decode(input), undefined); // one body byte missing
    * input.end = wire.length;
-   * assert.deepEqual(decoder.decode(input), { header: { file_size: 2 }, body: new Uint8Array([7, 8]) });
+   * assertEquals(decoder.decode(input), { header: { file_size: 2 }, body: new Uint8Array([7, 8]) });
    * ```
    *
    * @returns A fresh decoder. Its `decode` throws
@@ -229,13 +229,13 @@ export class JsonHeaderCodec implements Codec<JsonHeaderFrame> {
    * @example The body size field is overwritten
    * ```ts
    * import { decodeFrames, encodeFrame, JsonHeaderCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const codec = new JsonHeaderCodec({ bodySizeField: "size" });
    * const header = { name: "x", size: 99 };
    * const bytes = encodeFrame(codec, { header, body: new Uint8Array([1]) });
-   * assert.deepEqual(decodeFrames(codec, bytes)[0].header, { name: "x", size: 1 });
-   * assert.equal(header.size, 99); // the caller's object is left alone
+   * assertEquals(decodeFrames(codec, bytes)[0].header, { name: "x", size: 1 });
+   * assertEquals(header.size, 99); // the caller's object is left alone
    * ```
    *
    * @param frame The header and the body.

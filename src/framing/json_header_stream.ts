@@ -100,7 +100,7 @@ interface BodyProgress {
  * @example Receive a file in chunks
  * ```ts
  * import { ByteWindow, JsonHeaderStreamCodec, type JsonHeaderStreamFrame } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const json = new TextEncoder().encode('{"file_name": "a.txt", "file_size": 5}');
  * const wire = new Uint8Array([json.length, 0, 0, 0, ...json, ...new TextEncoder().encode("hello")]);
@@ -110,7 +110,7 @@ interface BodyProgress {
  * for (let event; (event = decoder.decode(input)) !== undefined;) events.push(event);
  * input.end = wire.length;
  * for (let event; (event = decoder.decode(input)) !== undefined;) events.push(event);
- * assert.deepEqual(events, [
+ * assertEquals(events, [
  *   { type: "header", header: { file_name: "a.txt", file_size: 5 }, bodySize: 5 },
  *   { type: "body", chunk: new TextEncoder().encode("hel") },
  *   { type: "body", chunk: new TextEncoder().encode("lo") },
@@ -121,17 +121,17 @@ interface BodyProgress {
  * @example Send a file in chunks
  * ```ts
  * import { type ByteSink, JsonHeaderStreamCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const parts: Uint8Array[] = [];
  * const sink: ByteSink = { write: (bytes) => parts.push(bytes.slice()) };
  * const codec = new JsonHeaderStreamCodec();
  * codec.encode({ type: "header", header: { file_name: "a.txt" }, bodySize: 4 }, sink);
  * codec.encode({ type: "body", chunk: new Uint8Array([1, 2]) }, sink);
- * assert.throws(() => codec.encode({ type: "end" }, sink), RangeError); // 2 bytes short
+ * assertThrows(() => codec.encode({ type: "end" }, sink), RangeError); // 2 bytes short
  * codec.encode({ type: "body", chunk: new Uint8Array([3, 4]) }, sink);
  * codec.encode({ type: "end" }, sink);
- * assert.equal(new TextDecoder().decode(parts[1]), '{"file_name":"a.txt","file_size":4}');
+ * assertEquals(new TextDecoder().decode(parts[1]), '{"file_name":"a.txt","file_size":4}');
  * ```
  */
 export class JsonHeaderStreamCodec implements Codec<JsonHeaderStreamFrame> {
@@ -184,14 +184,14 @@ export class JsonHeaderStreamCodec implements Codec<JsonHeaderStreamFrame> {
    * @example An empty body gives a header, then the end
    * ```ts
    * import { ByteWindow, JsonHeaderStreamCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const json = new TextEncoder().encode('{"file_size": 0}');
    * const decoder = new JsonHeaderStreamCodec().decoder();
    * const input = new ByteWindow(new Uint8Array([json.length, 0, 0, 0, ...json]));
-   * assert.equal(decoder.decode(input)?.type, "header");
-   * assert.deepEqual(decoder.decode(input), { type: "end" });
-   * assert.equal(decoder.decodeEof(input), undefined);
+   * assertEquals(decoder.decode(input)?.type, "header");
+   * assertEquals(decoder.decode(input), { type: "end" });
+   * assertEquals(decoder.decodeEof(input), undefined);
    * ```
    *
    * @returns A fresh decoder. Its `decode` throws
@@ -217,7 +217,7 @@ export class JsonHeaderStreamCodec implements Codec<JsonHeaderStreamFrame> {
    * @example A header, a body in two chunks, the end
    * ```ts
    * import { type ByteSink, decodeFrames, JsonHeaderStreamCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const codec = new JsonHeaderStreamCodec({ bodySizeField: "size" });
    * const parts: number[] = [];
@@ -226,7 +226,7 @@ export class JsonHeaderStreamCodec implements Codec<JsonHeaderStreamFrame> {
    * codec.encode({ type: "body", chunk: new Uint8Array([1]) }, sink);
    * codec.encode({ type: "body", chunk: new Uint8Array([2, 3]) }, sink);
    * codec.encode({ type: "end" }, sink);
-   * assert.deepEqual(decodeFrames(codec, new Uint8Array(parts)), [
+   * assertEquals(decodeFrames(codec, new Uint8Array(parts)), [
    *   { type: "header", header: { id: 7, size: 3 }, bodySize: 3 },
    *   { type: "body", chunk: new Uint8Array([1, 2, 3]) },
    *   { type: "end" },

@@ -56,10 +56,10 @@ const NATIVE_LITTLE_ENDIAN = true;
  * @example The classic `struct.pack('i', n)` header
  * ```ts
  * import { lengthFieldFromFormat } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
- * assert.deepEqual(lengthFieldFromFormat("i"), { size: 4, littleEndian: true, signed: true });
- * assert.deepEqual(lengthFieldFromFormat("!I"), { size: 4, littleEndian: false, signed: false });
+ * assertEquals(lengthFieldFromFormat("i"), { size: 4, littleEndian: true, signed: true });
+ * assertEquals(lengthFieldFromFormat("!I"), { size: 4, littleEndian: false, signed: false });
  * ```
  *
  * @param format A byte order (`@ = < > !`, optional) and one integer code
@@ -88,10 +88,10 @@ export function lengthFieldFromFormat(format: string): LengthField {
  * @example
  * ```ts
  * import { maxLengthOf } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
- * assert.equal(maxLengthOf({ size: 2, littleEndian: false, signed: false }), 65535);
- * assert.equal(maxLengthOf({ size: 4, littleEndian: true, signed: true }), 2147483647);
+ * assertEquals(maxLengthOf({ size: 2, littleEndian: false, signed: false }), 65535);
+ * assertEquals(maxLengthOf({ size: 4, littleEndian: true, signed: true }), 2147483647);
  * ```
  *
  * @param field The field.
@@ -108,10 +108,10 @@ export function maxLengthOf(field: LengthField): number {
  * @example
  * ```ts
  * import { readLength } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const field = { size: 4, littleEndian: false, signed: false } as const;
- * assert.equal(readLength(field, new Uint8Array([0, 0, 1, 0]), 0), 256);
+ * assertEquals(readLength(field, new Uint8Array([0, 0, 1, 0]), 0), 256);
  * ```
  *
  * @param field How the length is stored.
@@ -163,11 +163,11 @@ export function readLength(field: LengthField, bytes: Uint8Array, offset: number
  * @example
  * ```ts
  * import { writeLength } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const bytes = new Uint8Array(2);
  * writeLength({ size: 2, littleEndian: true, signed: false }, bytes, 0, 258);
- * assert.deepEqual(bytes, new Uint8Array([2, 1]));
+ * assertEquals(bytes, new Uint8Array([2, 1]));
  * ```
  *
  * @param field How the length is stored.

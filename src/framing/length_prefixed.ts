@@ -132,7 +132,7 @@
  * @module
  */
 
-import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_frame_state.ts";
+import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_headed_decoder.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameTooLongError, InvalidLengthError } from "./errors.ts";
@@ -221,19 +221,19 @@ const TWO_POW_32 = 2 ** 32;
  * @example Decode what Python's `struct.pack('i', n) + payload` sends
  * ```ts
  * import { decodeFrames, encodeFrame, LengthPrefixedCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new LengthPrefixedCodec({ format: "i" });
  * const wire = new Uint8Array([2, 0, 0, 0, 104, 105, 0, 0, 0, 0]);
  * const frames = decodeFrames(codec, wire);
- * assert.deepEqual(frames, [new Uint8Array([104, 105]), new Uint8Array(0)]);
- * assert.deepEqual(encodeFrame(codec, frames[0]), wire.subarray(0, 6));
+ * assertEquals(frames, [new Uint8Array([104, 105]), new Uint8Array(0)]);
+ * assertEquals(encodeFrame(codec, frames[0]), wire.subarray(0, 6));
  * ```
  *
  * @example Skip a frame that is too long and keep going
  * ```ts
  * import { decodeFrames, LengthPrefixedCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new LengthPrefixedCodec({
  *   lengthFieldLength: 1,
@@ -241,7 +241,7 @@ const TWO_POW_32 = 2 ** 32;
  *   onTooLong: "discard",
  * });
  * const wire = new Uint8Array([3, 1, 2, 3, 1, 9]);
- * assert.deepEqual(decodeFrames(codec, wire), [new Uint8Array([9])]);
+ * assertEquals(decodeFrames(codec, wire), [new Uint8Array([9])]);
  * ```
  */
 export class LengthPrefixedCodec implements Codec<Uint8Array> {
@@ -334,14 +334,14 @@ export class LengthPrefixedCodec implements Codec<Uint8Array> {
    * @example Frames split across reads
    * ```ts
    * import { ByteWindow, LengthPrefixedCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const decoder = new LengthPrefixedCodec({ lengthFieldLength: 2 }).decoder();
    * const input = new ByteWindow(new Uint8Array([0, 3, 7]));
-   * assert.equal(decoder.decode(input), undefined); // 2 of 3 payload bytes missing
+   * assertEquals(decoder.decode(input), undefined); // 2 of 3 payload bytes missing
    * input.reset(new Uint8Array([0, 3, 7, 8, 9]));
-   * assert.deepEqual(decoder.decode(input), new Uint8Array([7, 8, 9]));
-   * assert.equal(decoder.decodeEof(input), undefined);
+   * assertEquals(decoder.decode(input), new Uint8Array([7, 8, 9]));
+   * assertEquals(decoder.decodeEof(input), undefined);
    * ```
    *
    * @returns A fresh decoder. Its `decode` throws {@linkcode FrameTooLongError}
@@ -363,10 +363,10 @@ export class LengthPrefixedCodec implements Codec<Uint8Array> {
    * @example Encode with a little-endian 2-byte length
    * ```ts
    * import { encodeFrame, LengthPrefixedCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const codec = new LengthPrefixedCodec({ format: "<H" });
-   * assert.deepEqual(encodeFrame(codec, new Uint8Array([7, 8, 9])), new Uint8Array([3, 0, 7, 8, 9]));
+   * assertEquals(encodeFrame(codec, new Uint8Array([7, 8, 9])), new Uint8Array([3, 0, 7, 8, 9]));
    * ```
    *
    * @param frame The payload, or with `stripHeader: false` the header and payload.

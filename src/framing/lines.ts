@@ -70,20 +70,20 @@ const utf8 = new TextEncoder();
  * @example Read lines however they end
  * ```ts
  * import { decodeFrames, LinesCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new LinesCodec();
  * const wire = new TextEncoder().encode("HELO höst\r\nQUIT\nbye");
- * assert.deepEqual(decodeFrames(codec, wire), ["HELO höst", "QUIT", "bye"]);
+ * assertEquals(decodeFrames(codec, wire), ["HELO höst", "QUIT", "bye"]);
  * ```
  *
  * @example Write a line
  * ```ts
  * import { encodeFrame, LinesCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const bytes = encodeFrame(new LinesCodec(), "250 OK");
- * assert.equal(new TextDecoder().decode(bytes), "250 OK\n");
+ * assertEquals(new TextDecoder().decode(bytes), "250 OK\n");
  * ```
  */
 export class LinesCodec implements Codec<string> {
@@ -136,15 +136,15 @@ export class LinesCodec implements Codec<string> {
    * @example A line that arrives in two reads
    * ```ts
    * import { ByteWindow, LinesCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const decoder = new LinesCodec().decoder();
    * const input = new ByteWindow(new TextEncoder().encode("hi\r"));
-   * assert.equal(decoder.decode(input), undefined);
+   * assertEquals(decoder.decode(input), undefined);
    * input.reset(new TextEncoder().encode("hi\r\nthere"));
-   * assert.equal(decoder.decode(input), "hi");
-   * assert.equal(decoder.decode(input), undefined);
-   * assert.equal(decoder.decodeEof(input), "there");
+   * assertEquals(decoder.decode(input), "hi");
+   * assertEquals(decoder.decode(input), undefined);
+   * assertEquals(decoder.decodeEof(input), "there");
    * ```
    *
    * @returns A fresh decoder. Its `decode` throws {@linkcode FrameTooLongError}
@@ -163,11 +163,11 @@ export class LinesCodec implements Codec<string> {
    * @example Encode a line
    * ```ts
    * import { encodeFrame, LinesCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals, assertThrows } from "@std/assert";
    *
    * const codec = new LinesCodec();
-   * assert.deepEqual(encodeFrame(codec, "é"), new Uint8Array([0xc3, 0xa9, 0x0a]));
-   * assert.throws(() => encodeFrame(codec, "two\nlines"), TypeError);
+   * assertEquals(encodeFrame(codec, "é"), new Uint8Array([0xc3, 0xa9, 0x0a]));
+   * assertThrows(() => encodeFrame(codec, "two\nlines"), TypeError);
    * ```
    *
    * @param line The line, without a line ending.

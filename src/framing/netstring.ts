@@ -29,7 +29,7 @@
  * @module
  */
 
-import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_frame_state.ts";
+import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_headed_decoder.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameSyntaxError, FrameTooLongError } from "./errors.ts";
@@ -58,22 +58,22 @@ const MAX_LENGTH_DIGITS = 16;
  * @example Decode two netstrings, one of them empty
  * ```ts
  * import { decodeFrames, encodeFrame, NetstringCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new NetstringCodec();
  * const text = new TextEncoder();
  * const frames = decodeFrames(codec, text.encode("5:hello,0:,"));
- * assert.deepEqual(frames, [text.encode("hello"), new Uint8Array(0)]);
- * assert.deepEqual(encodeFrame(codec, text.encode("hi")), text.encode("2:hi,"));
+ * assertEquals(frames, [text.encode("hello"), new Uint8Array(0)]);
+ * assertEquals(encodeFrame(codec, text.encode("hi")), text.encode("2:hi,"));
  * ```
  *
  * @example Bad input carries its offset
  * ```ts
  * import { decodeFrames, FrameSyntaxError, NetstringCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import nodeAssert from "node:assert/strict";
  *
  * const wire = new TextEncoder().encode("05:hello,");
- * assert.throws(
+ * nodeAssert.throws(
  *   () => decodeFrames(new NetstringCodec(), wire),
  *   (error) => error instanceof FrameSyntaxError && error.offset === 0,
  * );
@@ -114,14 +114,14 @@ export class NetstringCodec implements Codec<Uint8Array> {
    * @example A netstring split across two reads
    * ```ts
    * import { ByteWindow, NetstringCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const text = new TextEncoder();
    * const decoder = new NetstringCodec().decoder();
    * const input = new ByteWindow(text.encode("3:a"));
-   * assert.equal(decoder.decode(input), undefined);
+   * assertEquals(decoder.decode(input), undefined);
    * input.reset(text.encode("3:abc,"));
-   * assert.deepEqual(decoder.decode(input), text.encode("abc"));
+   * assertEquals(decoder.decode(input), text.encode("abc"));
    * ```
    *
    * @returns A fresh decoder. Its `decode` throws {@linkcode FrameTooLongError}
@@ -140,10 +140,10 @@ export class NetstringCodec implements Codec<Uint8Array> {
    * @example Encode an empty frame
    * ```ts
    * import { encodeFrame, NetstringCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const wire = encodeFrame(new NetstringCodec(), new Uint8Array(0));
-   * assert.equal(new TextDecoder().decode(wire), "0:,");
+   * assertEquals(new TextDecoder().decode(wire), "0:,");
    * ```
    *
    * @param frame The payload.

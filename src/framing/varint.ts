@@ -29,7 +29,7 @@
  * @module
  */
 
-import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_frame_state.ts";
+import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_headed_decoder.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameSyntaxError, FrameTooLongError } from "./errors.ts";
@@ -57,14 +57,14 @@ const MAX_ENCODED_VARINT_BYTES = 8;
  * @example Round-trip a short and a long frame
  * ```ts
  * import { decodeFrames, encodeFrame, VarintLengthCodec } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const codec = new VarintLengthCodec();
  * const long = new Uint8Array(300);
  * const wire = encodeFrame(codec, long);
- * assert.deepEqual(wire.subarray(0, 2), new Uint8Array([0xac, 0x02]));
- * assert.deepEqual(encodeFrame(codec, new Uint8Array([7])), new Uint8Array([1, 7]));
- * assert.deepEqual(decodeFrames(codec, wire), [long]);
+ * assertEquals(wire.subarray(0, 2), new Uint8Array([0xac, 0x02]));
+ * assertEquals(encodeFrame(codec, new Uint8Array([7])), new Uint8Array([1, 7]));
+ * assertEquals(decodeFrames(codec, wire), [long]);
  * ```
  */
 export class VarintLengthCodec implements Codec<Uint8Array> {
@@ -101,13 +101,13 @@ export class VarintLengthCodec implements Codec<Uint8Array> {
    * @example A varint split across two reads
    * ```ts
    * import { ByteWindow, VarintLengthCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertEquals } from "@std/assert";
    *
    * const decoder = new VarintLengthCodec().decoder();
    * const input = new ByteWindow(new Uint8Array([0x81]));
-   * assert.equal(decoder.decode(input), undefined); // the varint goes on
+   * assertEquals(decoder.decode(input), undefined); // the varint goes on
    * input.reset(new Uint8Array([0x81, 0x00, 9])); // 0x81 0x00 is 1, written long
-   * assert.deepEqual(decoder.decode(input), new Uint8Array([9]));
+   * assertEquals(decoder.decode(input), new Uint8Array([9]));
    * ```
    *
    * @returns A fresh decoder. Its `decode` throws {@linkcode FrameTooLongError}
@@ -126,10 +126,10 @@ export class VarintLengthCodec implements Codec<Uint8Array> {
    * @example A frame over the limit is refused
    * ```ts
    * import { encodeFrame, FrameTooLongError, VarintLengthCodec } from "@socketserver/core";
-   * import assert from "node:assert/strict";
+   * import { assertThrows } from "@std/assert";
    *
    * const codec = new VarintLengthCodec({ maxFrameLength: 2 });
-   * assert.throws(() => encodeFrame(codec, new Uint8Array(3)), FrameTooLongError);
+   * assertThrows(() => encodeFrame(codec, new Uint8Array(3)), FrameTooLongError);
    * ```
    *
    * @param frame The payload.

@@ -32,7 +32,7 @@ export interface HandlerServer {
  * @example A handler that greets and closes
  * ```ts
  * import { BaseRequestHandler, TCPServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * class Greeting extends BaseRequestHandler {
  *   override async handle() {
@@ -44,7 +44,7 @@ export interface HandlerServer {
  * const serving = server.handleRequest();
  * using conn = await Deno.connect(server.address);
  * const reply = new Uint8Array(8);
- * assert.equal(await conn.read(reply), 8);
+ * assertEquals(await conn.read(reply), 8);
  * await serving;
  * ```
  */

@@ -51,7 +51,7 @@ const encoder = new TextEncoder();
  * @example Answer each line of a datagram in one reply datagram
  * ```ts
  * import { DatagramRequestHandler, UDPServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * class Upper extends DatagramRequestHandler {
  *   override async handle() {
@@ -66,7 +66,7 @@ const encoder = new TextEncoder();
  * const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
  * await client.send(new TextEncoder().encode("a\nb\n"), server.address);
  * const [reply] = await client.receive();
- * assert.equal(new TextDecoder().decode(reply), "A\nB\n");
+ * assertEquals(new TextDecoder().decode(reply), "A\nB\n");
  * await serving;
  * client.close();
  * ```

@@ -9,7 +9,7 @@ import type { Codec, FrameDecoder } from "../framing/codec.ts";
 import { BufferedReader } from "../io/buffered_reader.ts";
 import { BufferedWriter } from "../io/buffered_writer.ts";
 import { WriteTimeoutError } from "../io/errors.ts";
-import { isPeerGone } from "../io/peer_gone.ts";
+import { isPeerGone } from "../io/is_peer_gone.ts";
 import { BaseRequestHandler } from "./base_request_handler.ts";
 
 /**
@@ -46,7 +46,7 @@ import { BaseRequestHandler } from "./base_request_handler.ts";
  * @example Upper-case every line
  * ```ts
  * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * class Upper extends StreamRequestHandler {
  *   override async handle() {
@@ -61,8 +61,8 @@ import { BaseRequestHandler } from "./base_request_handler.ts";
  * using conn = await Deno.connect(server.address);
  * await conn.write(new TextEncoder().encode("hello\n"));
  * const reply = new Uint8Array(6);
- * assert.equal(await conn.read(reply), 6);
- * assert.equal(new TextDecoder().decode(reply), "HELLO\n");
+ * assertEquals(await conn.read(reply), 6);
+ * assertEquals(new TextDecoder().decode(reply), "HELLO\n");
  * await server.shutdown();
  * await serving;
  * ```

@@ -9,7 +9,7 @@ import { ByteWindow } from "../framing/byte_window.ts";
 import type { Codec, FrameDecoder } from "../framing/codec.ts";
 import { IncompleteFrameError } from "../framing/errors.ts";
 import { LinesCodec } from "../framing/lines.ts";
-import { withDeadline } from "./deadline.ts";
+import { withDeadline } from "./_deadline.ts";
 import { FrameTimeoutError, IdleTimeoutError, ReadTimeoutError } from "./errors.ts";
 
 /** Anything with Deno's `read(p)` contract, such as a `Deno.Conn`. */
@@ -102,7 +102,7 @@ const MAX_TIMER_SECONDS = 2_147_483;
  * @example Read a line, then exactly 4 bytes
  * ```ts
  * import { BufferedReader } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const bytes = new TextEncoder().encode("HELLO\r\nabcd");
  * let sent = false;
@@ -115,9 +115,9 @@ const MAX_TIMER_SECONDS = 2_147_483;
  *   },
  * };
  * const reader = new BufferedReader(source);
- * assert.equal(await reader.readline(), "HELLO");
- * assert.deepEqual(await reader.readExactly(4), new TextEncoder().encode("abcd"));
- * assert.equal(await reader.read(), null);
+ * assertEquals(await reader.readline(), "HELLO");
+ * assertEquals(await reader.readExactly(4), new TextEncoder().encode("abcd"));
+ * assertEquals(await reader.read(), null);
  * ```
  *
  * Three deadlines, each off unless set: `timeout` bounds every socket read
@@ -129,7 +129,7 @@ const MAX_TIMER_SECONDS = 2_147_483;
  * @example Give up on a frame that never completes
  * ```ts
  * import { BufferedReader, FrameTimeoutError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertRejects } from "@std/assert";
  *
  * let reads = 0;
  * const slowloris = {
@@ -141,7 +141,7 @@ const MAX_TIMER_SECONDS = 2_147_483;
  *   },
  * };
  * const reader = new BufferedReader(slowloris, { frameTimeout: 0.05 });
- * await assert.rejects(reader.readline(), FrameTimeoutError);
+ * await assertRejects(() => reader.readline(), FrameTimeoutError);
  * ```
  */
 export class BufferedReader implements AsyncIterable<Uint8Array> {

@@ -6,7 +6,7 @@
  */
 
 import type { ByteSink, Codec } from "../framing/codec.ts";
-import { withDeadline } from "./deadline.ts";
+import { withDeadline } from "./_deadline.ts";
 import { WriteTimeoutError } from "./errors.ts";
 
 /** Anything with Deno's `write(p)` contract, such as a `Deno.Conn`. */
@@ -77,7 +77,7 @@ function scheduleFlush(writer: BufferedWriter): void {
  * @example Two writes leave in one syscall
  * ```ts
  * import { BufferedWriter } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const sent: string[] = [];
  * const destination = {
@@ -90,7 +90,7 @@ function scheduleFlush(writer: BufferedWriter): void {
  * await writer.write("hello, ");
  * await writer.write("world\n");
  * await writer.close();
- * assert.deepEqual(sent, ["hello, world\n"]);
+ * assertEquals(sent, ["hello, world\n"]);
  * ```
  */
 export class BufferedWriter {

@@ -12,11 +12,11 @@
  * @example
  * ```ts
  * import { ReadTimeoutError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new ReadTimeoutError(2);
- * assert.ok(error instanceof Deno.errors.TimedOut);
- * assert.equal(error.message, "Cannot read: no data for 2 s (timeout 2 s)");
+ * assert(error instanceof Deno.errors.TimedOut);
+ * assertEquals(error.message, "Cannot read: no data for 2 s (timeout 2 s)");
  * ```
  */
 export class ReadTimeoutError extends Deno.errors.TimedOut {
@@ -42,10 +42,10 @@ export class ReadTimeoutError extends Deno.errors.TimedOut {
  * @example
  * ```ts
  * import { WriteTimeoutError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * const error = new WriteTimeoutError(5, 65536);
- * assert.equal(error.message, "Cannot write: 65536 bytes unsent after 5 s (writeTimeout 5 s)");
+ * assertEquals(error.message, "Cannot write: 65536 bytes unsent after 5 s (writeTimeout 5 s)");
  * ```
  */
 export class WriteTimeoutError extends Deno.errors.TimedOut {
@@ -79,12 +79,12 @@ export class WriteTimeoutError extends Deno.errors.TimedOut {
  * @example The numbers are in the message
  * ```ts
  * import { FrameTimeoutError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new FrameTimeoutError(30, 17);
- * assert.ok(error instanceof Deno.errors.TimedOut);
- * assert.equal(error.buffered, 17);
- * assert.equal(
+ * assert(error instanceof Deno.errors.TimedOut);
+ * assertEquals(error.buffered, 17);
+ * assertEquals(
  *   error.message,
  *   "Cannot read frame: not complete after 30 s with 17 bytes buffered (frameTimeout 30 s)",
  * );
@@ -121,11 +121,11 @@ export class FrameTimeoutError extends Deno.errors.TimedOut {
  * @example The numbers are in the message
  * ```ts
  * import { IdleTimeoutError } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new IdleTimeoutError(300);
- * assert.ok(error instanceof Deno.errors.TimedOut);
- * assert.equal(error.message, "Cannot read: idle for 300 s with no frame started (idleTimeout 300 s)");
+ * assert(error instanceof Deno.errors.TimedOut);
+ * assertEquals(error.message, "Cannot read: idle for 300 s with no frame started (idleTimeout 300 s)");
  * ```
  */
 export class IdleTimeoutError extends Deno.errors.TimedOut {

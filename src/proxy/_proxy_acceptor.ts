@@ -5,8 +5,12 @@
 
 import { TrustedProxies } from "./_trusted_proxies.ts";
 import { ProxiedConn } from "./proxied_conn.ts";
-import { parseProxyHeader, type ProxyHeader, type ProxyProtocolVersion } from "./proxy_protocol.ts";
-import { ProxyProtocolError } from "./proxy_protocol_error.ts";
+import {
+  parseProxyHeader,
+  type ProxyHeader,
+  type ProxyProtocolVersion,
+} from "./parse_proxy_header.ts";
+import { ProxyProtocolError } from "./errors.ts";
 
 /** The server settings that shape the acceptor. */
 export interface ProxySettings {

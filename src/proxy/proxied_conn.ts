@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ProxyHeader } from "./proxy_protocol.ts";
+import type { ProxyHeader } from "./parse_proxy_header.ts";
 
 /**
  * A `Deno.Conn` whose PROXY protocol header has been read: it carries the
@@ -20,7 +20,7 @@ import type { ProxyHeader } from "./proxy_protocol.ts";
  * @example Bytes after the header come first
  * ```ts
  * import { parseProxyHeader, ProxiedConn } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
@@ -37,8 +37,8 @@ import type { ProxyHeader } from "./proxy_protocol.ts";
  * const data = new Uint8Array(5);
  * let got = 0;
  * while (got < 5) got += (await conn.read(data.subarray(got)))!;
- * assert.equal(new TextDecoder().decode(data), "hello");
- * assert.deepEqual(conn.proxyHeader.source, { hostname: "192.0.2.1", port: 5000 });
+ * assertEquals(new TextDecoder().decode(data), "hello");
+ * assertEquals(conn.proxyHeader.source, { hostname: "192.0.2.1", port: 5000 });
  * ```
  */
 export class ProxiedConn implements Deno.Conn {

@@ -1,8 +1,8 @@
 // Internal: the listen settings TCPServer and TLSServer share (backlog,
 // SO_REUSEADDR, SO_REUSEPORT), resolved and checked in one place.
 
-import { setting } from "./setting.ts";
-import { assertUnstableNet } from "./unstable_net.ts";
+import { setting } from "./_settings.ts";
+import { assertUnstableNet } from "./_unstable_net.ts";
 
 /** The listen settings in force; also the shape of a server class's static defaults. */
 export interface TcpListenSettings {

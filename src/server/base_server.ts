@@ -5,9 +5,9 @@
  */
 
 import type { HandlerServer, RequestHandlerClass } from "../handlers/base_request_handler.ts";
-import { isPeerGone } from "../io/peer_gone.ts";
+import { isPeerGone } from "../io/is_peer_gone.ts";
 import { formatAddress } from "./format_address.ts";
-import { setting } from "./setting.ts";
+import { setting } from "./_settings.ts";
 
 /** Options every server accepts. Each overrides the static default of the same name. */
 export interface BaseServerOptions<ServerAddress> {
@@ -95,7 +95,7 @@ const ACCEPT_ERROR_PAUSE_MS = 100;
  * @example Serve until a handler asks to stop
  * ```ts
  * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert } from "@std/assert";
  *
  * class StopOnRequest extends StreamRequestHandler {
  *   override async handle() {
@@ -109,7 +109,7 @@ const ACCEPT_ERROR_PAUSE_MS = 100;
  * using conn = await Deno.connect(server.address);
  * await serving; // returns once the handler called shutdown()
  * await server.serverClose();
- * assert.ok(await conn.read(new Uint8Array(4)));
+ * assert(await conn.read(new Uint8Array(4)));
  * ```
  */
 export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientAddress>

@@ -8,8 +8,8 @@
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import type { DatagramRequest } from "../handlers/datagram_request_handler.ts";
 import { BaseServer, type BaseServerOptions } from "./base_server.ts";
-import { DatagramTooLongError } from "./datagram_too_long_error.ts";
-import { setting } from "./setting.ts";
+import { DatagramTooLongError } from "./errors.ts";
+import { setting } from "./_settings.ts";
 
 /**
  * What a datagram server does with a datagram larger than `maxPacketSize`:
@@ -113,12 +113,12 @@ export function datagramSettings(
  * @example Every datagram server is a DatagramServer
  * ```ts
  * import { DatagramRequestHandler, DatagramServer, UDPServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * await using server = new UDPServer({ hostname: "127.0.0.1", port: 0 }, DatagramRequestHandler);
- * assert.ok(server instanceof DatagramServer);
- * assert.equal(server.maxPacketSize, 65535);
- * assert.equal(server.maxConcurrentHandlers, 1000);
+ * assert(server instanceof DatagramServer);
+ * assertEquals(server.maxPacketSize, 65535);
+ * assertEquals(server.maxConcurrentHandlers, 1000);
  * ```
  */
 export abstract class DatagramServer<Address extends Deno.Addr>

@@ -11,11 +11,11 @@
  * @example
  * ```ts
  * import { formatAddress } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
- * assert.equal(formatAddress({ transport: "tcp", hostname: "::1", port: 80 }), "[::1]:80");
- * assert.equal(formatAddress({ transport: "unix", path: "/tmp/s.sock" }), "/tmp/s.sock");
- * assert.equal(formatAddress({ transport: "unix", path: "" }), "(unnamed socket)");
+ * assertEquals(formatAddress({ transport: "tcp", hostname: "::1", port: 80 }), "[::1]:80");
+ * assertEquals(formatAddress({ transport: "unix", path: "/tmp/s.sock" }), "/tmp/s.sock");
+ * assertEquals(formatAddress({ transport: "unix", path: "" }), "(unnamed socket)");
  * ```
  *
  * @param address A Deno address, or `null` when there is none.

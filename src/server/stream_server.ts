@@ -6,12 +6,12 @@
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
-import { isPeerGone } from "../io/peer_gone.ts";
+import { isPeerGone } from "../io/is_peer_gone.ts";
 import { ProxyAcceptor } from "../proxy/_proxy_acceptor.ts";
-import type { ProxyProtocolVersion } from "../proxy/proxy_protocol.ts";
+import type { ProxyProtocolVersion } from "../proxy/parse_proxy_header.ts";
 import { BaseServer, type BaseServerOptions } from "./base_server.ts";
-import { setting } from "./setting.ts";
-import { removeSocketFile, socketFileInode } from "./unix_socket_file.ts";
+import { setting } from "./_settings.ts";
+import { removeSocketFile, socketFileInode } from "./_unix_socket_file.ts";
 
 /** Options every stream server accepts. */
 export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServerOptions<Address> {
@@ -73,17 +73,17 @@ export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServ
  * @example Every stream server is a StreamServer
  * ```ts
  * import { StreamServer, TCPServer, BaseRequestHandler } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * await using server = new TCPServer({ hostname: "127.0.0.1", port: 0 }, BaseRequestHandler);
- * assert.ok(server instanceof StreamServer);
- * assert.equal(server.maxConnections, 10000);
+ * assert(server instanceof StreamServer);
+ * assertEquals(server.maxConnections, 10000);
  * ```
  *
  * @example Behind a load balancer: the client's address from a PROXY header
  * ```ts
  * import { StreamRequestHandler, ThreadingTCPServer, formatAddress } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * class Hello extends StreamRequestHandler {
  *   override async handle() {
@@ -100,7 +100,7 @@ export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServ
  * await conn.write(new TextEncoder().encode("PROXY TCP4 192.0.2.7 127.0.0.1 40000 80\r\n"));
  * const reply = new Uint8Array(32);
  * const count = await conn.read(reply);
- * assert.equal(new TextDecoder().decode(reply.subarray(0, count!)), "hello 192.0.2.7:40000\n");
+ * assertEquals(new TextDecoder().decode(reply.subarray(0, count!)), "hello 192.0.2.7:40000\n");
  * await server.shutdown();
  * await serving;
  * ```

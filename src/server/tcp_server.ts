@@ -1,12 +1,12 @@
 /**
- * The TCP server: Python's `TCPServer`.
+ * The TCP servers: Python's `TCPServer` and `ThreadingTCPServer`.
  *
  * @module
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import { tcpListenSettings } from "./_tcp_listen.ts";
-import { setting } from "./setting.ts";
+import { setting } from "./_settings.ts";
 import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
 
 /** Where a TCP server listens. */
@@ -78,7 +78,7 @@ export interface TCPServerOptions extends StreamServerOptions<TCPBoundAddress> {
  * @example Serve one request at a time
  * ```ts
  * import { StreamRequestHandler, TCPServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * class Echo extends StreamRequestHandler {
  *   override async handle() {
@@ -92,7 +92,7 @@ export interface TCPServerOptions extends StreamServerOptions<TCPBoundAddress> {
  * await conn.write(new TextEncoder().encode("ping"));
  * await conn.closeWrite();
  * const reply = new Uint8Array(4);
- * assert.equal(await conn.read(reply), 4);
+ * assertEquals(await conn.read(reply), 4);
  * conn.close();
  * await serving;
  * ```
@@ -162,5 +162,46 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
       // The peer already reset: the handler's first read reports it.
     }
     return next;
+  }
+}
+
+/**
+ * A TCP server that serves each connection as its own async task, up to
+ * `maxConnections` at once (then new clients wait in the backlog). Tasks
+ * share one thread: a handler that computes for long blocks the others; use
+ * `ForkingTCPServer` to use every core.
+ *
+ * @example Two clients served at the same time
+ * ```ts
+ * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * class Echo extends StreamRequestHandler {
+ *   override async handle() {
+ *     for await (const chunk of this.rfile) await this.wfile.write(chunk);
+ *   }
+ * }
+ *
+ * await using server = new ThreadingTCPServer({ hostname: "127.0.0.1", port: 0 }, Echo);
+ * const serving = server.serveForever();
+ * using a = await Deno.connect(server.address);
+ * using b = await Deno.connect(server.address);
+ * await b.write(new Uint8Array([2]));
+ * await a.write(new Uint8Array([1]));
+ * const reply = new Uint8Array(1);
+ * await b.read(reply);
+ * assertEquals(reply[0], 2);
+ * await server.shutdown();
+ * await serving;
+ * ```
+ */
+export class ThreadingTCPServer extends TCPServer {
+  /**
+   * `maxConnections`: each connection runs as its own task.
+   *
+   * @returns The limit.
+   */
+  protected override get concurrencyLimit(): number {
+    return this.maxConnections;
   }
 }

@@ -1,17 +1,17 @@
 /**
- * The TLS server: `TCPServer` over `Deno.listenTls`.
+ * The TLS servers: `TCPServer` and `ThreadingTCPServer` over `Deno.listenTls`.
  *
  * @module
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
-import { withDeadline } from "../io/deadline.ts";
+import { withDeadline } from "../io/_deadline.ts";
 import { RaggedEofTlsConn } from "./_ragged_eof_tls_conn.ts";
 import { tcpListenSettings } from "./_tcp_listen.ts";
-import { setting } from "./setting.ts";
+import { setting } from "./_settings.ts";
 import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
 import type { TCPAddress, TCPBoundAddress, TCPServerOptions } from "./tcp_server.ts";
-import { TLSHandshakeError } from "./tls_handshake_error.ts";
+import { TLSHandshakeError } from "./errors.ts";
 
 /**
  * Options for TLS servers: the certificate and key, plus what `TCPServer`
@@ -108,7 +108,7 @@ const CLOSE_NOTIFY_SECONDS = 1;
  * @example Serve one TLS client
  * ```ts
  * import { StreamRequestHandler, TLSServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * // A throwaway certificate for 127.0.0.1 (needs the openssl CLI). Deno's
  * // TLS client refuses a CA certificate as a server's, hence CA:FALSE.
@@ -136,8 +136,8 @@ const CLOSE_NOTIFY_SECONDS = 1;
  * await conn.write(new TextEncoder().encode("ping"));
  * await conn.closeWrite();
  * const reply = new Uint8Array(4);
- * assert.equal(await conn.read(reply), 4);
- * assert.equal(new TextDecoder().decode(reply), "ping");
+ * assertEquals(await conn.read(reply), 4);
+ * assertEquals(new TextDecoder().decode(reply), "ping");
  * await serving;
  * ```
  */
@@ -269,5 +269,65 @@ export class TLSServer extends StreamServer<TCPBoundAddress> {
       }
     }
     this.closeRequest(conn);
+  }
+}
+
+/**
+ * A TLS server that serves each connection as its own async task, up to
+ * `maxConnections` at once (then new clients wait in the backlog).
+ * Handshakes run in those tasks too, so clients that stall in the
+ * handshake never keep others waiting; each gets up to `handshakeTimeout`.
+ *
+ * @example A handler reports the negotiated ALPN protocol
+ * ```ts
+ * import { StreamRequestHandler, ThreadingTLSServer } from "@socketserver/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // A throwaway certificate for 127.0.0.1 (needs the openssl CLI).
+ * const dir = await Deno.makeTempDir();
+ * await new Deno.Command("openssl", {
+ *   args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+ *     "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+ *     "-addext", "basicConstraints=critical,CA:FALSE", "-days", "1",
+ *     "-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+ *   stderr: "null",
+ * }).output();
+ * const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+ * const key = await Deno.readTextFile(`${dir}/key.pem`);
+ * await Deno.remove(dir, { recursive: true });
+ *
+ * class Protocol extends StreamRequestHandler {
+ *   override async handle() {
+ *     const { alpnProtocol } = await (this.request as Deno.TlsConn).handshake();
+ *     await this.wfile.write(`${alpnProtocol}\n`);
+ *   }
+ * }
+ *
+ * await using server = new ThreadingTLSServer(
+ *   { hostname: "127.0.0.1", port: 0 },
+ *   Protocol,
+ *   { cert, key, alpnProtocols: ["echo/1"] },
+ * );
+ * const serving = server.serveForever();
+ * using conn = await Deno.connectTls({
+ *   ...server.address,
+ *   caCerts: [cert],
+ *   alpnProtocols: ["h2", "echo/1"],
+ * });
+ * const reply = new Uint8Array(7);
+ * assertEquals(await conn.read(reply), 7);
+ * assertEquals(new TextDecoder().decode(reply), "echo/1\n");
+ * await server.shutdown();
+ * await serving;
+ * ```
+ */
+export class ThreadingTLSServer extends TLSServer {
+  /**
+   * `maxConnections`: each connection runs as its own task.
+   *
+   * @returns The limit.
+   */
+  protected override get concurrencyLimit(): number {
+    return this.maxConnections;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The UDP server: Python's `UDPServer`.
+ * The UDP servers: Python's `UDPServer` and `ThreadingUDPServer`.
  *
  * @module
  */
@@ -7,8 +7,8 @@
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import type { DatagramRequest } from "../handlers/datagram_request_handler.ts";
 import { DatagramServer, type DatagramServerOptions, datagramSettings } from "./datagram_server.ts";
-import { setting } from "./setting.ts";
-import { assertUnstableNet } from "./unstable_net.ts";
+import { setting } from "./_settings.ts";
+import { assertUnstableNet } from "./_unstable_net.ts";
 
 /** Where a UDP server listens. */
 export interface UDPAddress {
@@ -63,7 +63,7 @@ export interface UDPServerOptions extends DatagramServerOptions<UDPBoundAddress>
  * @example Echo one datagram
  * ```ts
  * import { DatagramRequestHandler, UDPServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * class Echo extends DatagramRequestHandler {
  *   override async handle() {
@@ -76,7 +76,7 @@ export interface UDPServerOptions extends DatagramServerOptions<UDPBoundAddress>
  * const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
  * await client.send(new TextEncoder().encode("ping"), server.address);
  * const [reply] = await client.receive();
- * assert.equal(new TextDecoder().decode(reply), "ping");
+ * assertEquals(new TextDecoder().decode(reply), "ping");
  * await serving;
  * client.close();
  * ```
@@ -128,5 +128,52 @@ export class UDPServer extends DatagramServer<UDPBoundAddress> {
     super(socket, RequestHandlerClass, options);
     this.allowReuseAddress = allowReuseAddress;
     this.allowReusePort = allowReusePort;
+  }
+}
+
+/**
+ * A UDP server that handles each datagram as its own async task, up to
+ * `maxConcurrentHandlers` at once. Past that the server stops receiving
+ * until a handler finishes: datagrams wait in the kernel's receive buffer,
+ * and the kernel drops what overflows it, as UDP allows. Tasks share one
+ * thread: a handler that computes for long holds up the others.
+ *
+ * @example A slow datagram does not hold up a fast one
+ * ```ts
+ * import { DatagramRequestHandler, ThreadingUDPServer } from "@socketserver/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const { promise: released, resolve: release } = Promise.withResolvers<void>();
+ *
+ * class Echo extends DatagramRequestHandler {
+ *   override async handle() {
+ *     if (this.packet[0] === 0) await released;
+ *     await this.reply(this.packet);
+ *   }
+ * }
+ *
+ * await using server = new ThreadingUDPServer({ hostname: "127.0.0.1", port: 0 }, Echo);
+ * const serving = server.serveForever();
+ * const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * await client.send(new Uint8Array([0]), server.address);
+ * await client.send(new Uint8Array([1]), server.address);
+ * const [first] = await client.receive();
+ * assertEquals(first[0], 1);
+ * release();
+ * const [second] = await client.receive();
+ * assertEquals(second[0], 0);
+ * await server.shutdown();
+ * await serving;
+ * client.close();
+ * ```
+ */
+export class ThreadingUDPServer extends UDPServer {
+  /**
+   * `maxConcurrentHandlers`: each datagram runs as its own task.
+   *
+   * @returns The limit.
+   */
+  protected override get concurrencyLimit(): number {
+    return this.maxConcurrentHandlers;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The Unix datagram socket server: Python's `UnixDatagramServer`.
+ * The Unix datagram socket servers: Python's `UnixDatagramServer` and
+ * `ThreadingUnixDatagramServer`.
  *
  * @module
  */
@@ -7,10 +8,10 @@
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import type { DatagramRequest } from "../handlers/datagram_request_handler.ts";
 import { DatagramServer, type DatagramServerOptions, datagramSettings } from "./datagram_server.ts";
-import { SerialDatagramConn } from "./serial_datagram_conn.ts";
-import { bindUnixPath, removeSocketFile, socketFileInode } from "./unix_socket_file.ts";
+import { SerialDatagramConn } from "./_serial_datagram_conn.ts";
+import { bindUnixPath, removeSocketFile, socketFileInode } from "./_unix_socket_file.ts";
 import type { UnixAddress } from "./unix_stream_server.ts";
-import { assertUnstableNet } from "./unstable_net.ts";
+import { assertUnstableNet } from "./_unstable_net.ts";
 
 /**
  * A Unix datagram server's bound address. Deno names the transport
@@ -44,7 +45,7 @@ export type UnixDatagramBoundAddress = Deno.UnixAddr & { transport: "unixpacket"
  * @example Echo a datagram from a socket bound to its own path
  * ```ts
  * import { DatagramRequestHandler, UnixDatagramServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * class Echo extends DatagramRequestHandler {
  *   override async handle() {
@@ -58,7 +59,7 @@ export type UnixDatagramBoundAddress = Deno.UnixAddr & { transport: "unixpacket"
  * const client = Deno.listenDatagram({ transport: "unixpacket", path: `${dir}/client.sock` });
  * await client.send(new TextEncoder().encode("ping"), server.address);
  * const [reply] = await client.receive();
- * assert.equal(new TextDecoder().decode(reply), "ping");
+ * assertEquals(new TextDecoder().decode(reply), "ping");
  * await serving;
  * client.close();
  * await server.serverClose();
@@ -103,5 +104,51 @@ export class UnixDatagramServer extends DatagramServer<UnixDatagramBoundAddress>
   protected override async afterDrain(): Promise<void> {
     await super.afterDrain();
     removeSocketFile(this.#path, this.#ino);
+  }
+}
+
+/**
+ * A Unix datagram server that handles each datagram as its own async task,
+ * up to `maxConcurrentHandlers` at once (then it stops receiving until a
+ * handler finishes, and senders wait on the full socket queue).
+ *
+ * @example Two datagrams handled at once
+ * ```ts
+ * import { DatagramRequestHandler, ThreadingUnixDatagramServer } from "@socketserver/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const { promise: released, resolve: release } = Promise.withResolvers<void>();
+ *
+ * class Echo extends DatagramRequestHandler {
+ *   override async handle() {
+ *     if (this.packet[0] === 0) await released;
+ *     await this.reply(this.packet);
+ *   }
+ * }
+ *
+ * const dir = await Deno.makeTempDir();
+ * await using server = new ThreadingUnixDatagramServer({ path: `${dir}/server.sock` }, Echo);
+ * const serving = server.serveForever();
+ * const client = Deno.listenDatagram({ transport: "unixpacket", path: `${dir}/client.sock` });
+ * await client.send(new Uint8Array([0]), server.address);
+ * await client.send(new Uint8Array([1]), server.address);
+ * assertEquals((await client.receive())[0][0], 1);
+ * release();
+ * assertEquals((await client.receive())[0][0], 0);
+ * await server.shutdown();
+ * await serving;
+ * client.close();
+ * await server.serverClose();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class ThreadingUnixDatagramServer extends UnixDatagramServer {
+  /**
+   * `maxConcurrentHandlers`: each datagram runs as its own task.
+   *
+   * @returns The limit.
+   */
+  protected override get concurrencyLimit(): number {
+    return this.maxConcurrentHandlers;
   }
 }

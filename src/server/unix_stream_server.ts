@@ -1,12 +1,13 @@
 /**
- * The Unix stream socket server: Python's `UnixStreamServer`.
+ * The Unix stream socket servers: Python's `UnixStreamServer` and
+ * `ThreadingUnixStreamServer`.
  *
  * @module
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
-import { bindUnixPath, removeSocketFile, socketFileInode } from "./unix_socket_file.ts";
+import { bindUnixPath, removeSocketFile, socketFileInode } from "./_unix_socket_file.ts";
 
 /** A Unix server's bound address: what `Deno.connect()` takes as it is. */
 export type UnixBoundAddress = Deno.UnixAddr & { transport: "unix" };
@@ -30,7 +31,7 @@ export interface UnixAddress {
  * @example Serve one client on a socket file
  * ```ts
  * import { StreamRequestHandler, UnixStreamServer } from "@socketserver/core";
- * import assert from "node:assert/strict";
+ * import { assertEquals } from "@std/assert";
  *
  * class Hello extends StreamRequestHandler {
  *   override async handle() {
@@ -43,7 +44,7 @@ export interface UnixAddress {
  * const serving = server.handleRequest();
  * using conn = await Deno.connect({ transport: "unix", path });
  * const reply = new Uint8Array(6);
- * assert.equal(await conn.read(reply), 6);
+ * assertEquals(await conn.read(reply), 6);
  * await serving;
  * ```
  */
@@ -76,5 +77,40 @@ export class UnixStreamServer extends StreamServer<UnixBoundAddress> {
   protected override closeSocket(): void {
     super.closeSocket();
     removeSocketFile(this.address.path, this.#ino);
+  }
+}
+
+/**
+ * A Unix stream server that serves each connection as its own async task,
+ * up to `maxConnections` at once.
+ *
+ * @example Serve clients concurrently on a socket file
+ * ```ts
+ * import { StreamRequestHandler, ThreadingUnixStreamServer } from "@socketserver/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * class Hello extends StreamRequestHandler {
+ *   override async handle() {
+ *     await this.wfile.write("hi");
+ *   }
+ * }
+ *
+ * const path = `${await Deno.makeTempDir()}/hi.sock`;
+ * await using server = new ThreadingUnixStreamServer({ path }, Hello);
+ * const serving = server.serveForever();
+ * using conn = await Deno.connect({ transport: "unix", path });
+ * assertEquals(await conn.read(new Uint8Array(2)), 2);
+ * await server.shutdown();
+ * await serving;
+ * ```
+ */
+export class ThreadingUnixStreamServer extends UnixStreamServer {
+  /**
+   * `maxConnections`: each connection runs as its own task.
+   *
+   * @returns The limit.
+   */
+  protected override get concurrencyLimit(): number {
+    return this.maxConnections;
   }
 }

@@ -1,7 +1,7 @@
 // Test support: an example program as a real subprocess, ready once it has
 // printed its `listening on HOST:PORT` line.
 
-import assert from "node:assert/strict";
+import { assertMatch, assertNotEquals, assertNotMatch } from "@std/assert";
 
 /** A running example. */
 export interface ExampleProcess {
@@ -115,7 +115,7 @@ export async function assertExampleRefuses(
   }).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
   const { code, stdout, stderr } = await child.output().finally(() => clearTimeout(timer));
-  assert.notEqual(code, 0);
-  assert.match(decoder.decode(stderr), message);
-  assert.doesNotMatch(decoder.decode(stdout), /listening on/);
+  assertNotEquals(code, 0);
+  assertMatch(decoder.decode(stderr), message);
+  assertNotMatch(decoder.decode(stdout), /listening on/);
 }

@@ -1,6 +1,6 @@
 // Test support: a byte source a test feeds by hand, standing in for a socket.
 
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "@std/assert";
 import type { ByteSource } from "../../src/io/buffered_reader.ts";
 
 const utf8 = new TextEncoder();
@@ -37,9 +37,9 @@ export class FakeSource implements ByteSource {
 
   read(p: Uint8Array): Promise<number | null> {
     this.reads++;
-    assert.ok(p.length > 0, "the reader offered no room to read into");
+    assert(p.length > 0, "the reader offered no room to read into");
     if (this.#chunks.length > 0 || this.#ended) return Promise.resolve(this.#serve(p));
-    assert.equal(this.#waiting, undefined, "two reads in flight at once");
+    assertEquals(this.#waiting, undefined, "two reads in flight at once");
     return new Promise((resolve) => this.#waiting = { p, resolve });
   }
 

@@ -2,7 +2,9 @@
 // chunk split, and a strict decode that proves `decode` never leaves a whole
 // frame behind.
 
-import assert from "node:assert/strict";
+import { assertEquals } from "@std/assert";
+
+import nodeAssert from "node:assert/strict";
 import { ByteWindow } from "../../src/framing/byte_window.ts";
 import type { Codec } from "../../src/framing/codec.ts";
 import { bytes, cutAt, decodeChunks, encodeAll } from "./codec_harness.ts";
@@ -45,8 +47,8 @@ export function decodeStrict<Frame>(codec: Codec<Frame, never>, buffer: Uint8Arr
   for (let frame = decoder.decode(input); frame !== undefined; frame = decoder.decode(input)) {
     frames.push(frame);
   }
-  assert.equal(input.length, 0, "decode returned undefined with bytes left");
-  assert.equal(decoder.decodeEof(input), undefined);
+  assertEquals(input.length, 0, "decode returned undefined with bytes left");
+  assertEquals(decoder.decodeEof(input), undefined);
   return frames;
 }
 
@@ -78,9 +80,9 @@ export function testDecodeCases<Options>(
       const input = chunks.map(parse);
       for (const split of [input, byteByByte(input)]) {
         if (error !== undefined) {
-          assert.throws(() => decodeChunks(codec, split), error);
+          nodeAssert.throws(() => decodeChunks(codec, split), error);
         } else {
-          assert.deepEqual(decodeChunks(codec, split), (frames ?? []).map(parse));
+          assertEquals(decodeChunks(codec, split), (frames ?? []).map(parse));
         }
       }
     });
@@ -102,7 +104,7 @@ export function testConstructorRefuses(
 ): void {
   for (const { name, options, error } of cases) {
     Deno.test(`${label} constructor refuses ${name}`, () => {
-      assert.throws(() => construct(options), error as Record<string, unknown>);
+      nodeAssert.throws(() => construct(options), error as Record<string, unknown>);
     });
   }
 }
@@ -117,6 +119,6 @@ export function assertRoundTrip(
   cuts: number[],
 ): void {
   const encoded = encodeAll(codec, frames);
-  assert.deepEqual(decodeChunks(codec, cutAt(encoded, cuts)), frames);
-  assert.deepEqual(decodeStrict(codec, encoded), frames);
+  assertEquals(decodeChunks(codec, cutAt(encoded, cuts)), frames);
+  assertEquals(decodeStrict(codec, encoded), frames);
 }

@@ -1,0 +1,48 @@
+/**
+ * The connection's two halves and the framed client: a buffered reader
+ * (`rfile`) that reads with `conn.read()` into a buffer it reuses and
+ * decodes every frame already buffered before it reads again, and a
+ * coalescing writer (`wfile`) that sends the replies to a batch in one
+ * `write`. This is the hot path every stream handler uses.
+ *
+ * ```
+ * socket ──read()──> BufferedReader ──decode()──> frames ──> handler
+ * handler ──writeFrame()──> BufferedWriter ──one write() per batch──> socket
+ * ```
+ *
+ * Timeouts end a connection that stalls: {@linkcode ReadTimeoutError},
+ * {@linkcode IdleTimeoutError}, {@linkcode FrameTimeoutError} and
+ * {@linkcode WriteTimeoutError} (all `Deno.errors.TimedOut`).
+ * {@linkcode isPeerGone} tells a peer that reset or vanished from a real fault.
+ *
+ * @example A framed request and reply with the client
+ * ```ts
+ * import { connect } from "@socketserver/core/io";
+ * import { LinesCodec } from "@socketserver/core/framing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // A one-shot line server made with nothing but Deno, for the client to talk to.
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const served = (async () => {
+ *   using conn = await listener.accept();
+ *   const buffer = new Uint8Array(64);
+ *   const count = await conn.read(buffer);
+ *   await conn.write(new TextEncoder().encode(
+ *     new TextDecoder().decode(buffer.subarray(0, count!)).toUpperCase(),
+ *   ));
+ * })();
+ *
+ * await using client = await connect(listener.addr, { codec: new LinesCodec() });
+ * assertEquals(await client.request("hello"), "HELLO");
+ * await served;
+ * listener.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./buffered_reader.ts";
+export * from "./buffered_writer.ts";
+export * from "./errors.ts";
+export * from "./is_peer_gone.ts";
+export * from "./framed_client.ts";

@@ -1,0 +1,48 @@
+import { assertEquals, assertMatch } from "@std/assert";
+import { startExample } from "../support/example_process.ts";
+import { runPython } from "../support/python.ts";
+
+const client = await Deno.readTextFile(
+  new URL("../../examples/python/greeting_client.py", import.meta.url),
+);
+
+/** Polls `condition` until it holds, for at most `seconds`. */
+async function waitUntil(condition: () => boolean, seconds = 10): Promise<void> {
+  for (const end = Date.now() + seconds * 1000; !condition();) {
+    if (Date.now() > end) throw new Error(`Condition not met within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+Deno.test("greeting: the python client gets the welcome, the server prints its message", async () => {
+  const server = await startExample("greeting.ts", ["--port", "0"]);
+  let code: number;
+  try {
+    const result = await runPython(client, { args: [String(server.port), "hello from python"] });
+    assertEquals(result.code, 0, result.stderr);
+    assertEquals(result.stdout, "welcome to the server~\n");
+    await waitUntil(() => server.stdout().includes("hello from python"));
+    assertMatch(server.stdout(), /message from 127\.0\.0\.1:\d+: hello from python\n/);
+  } finally {
+    code = await server.stop("SIGINT");
+  }
+  assertEquals(code, 0);
+});
+
+Deno.test("greeting: clients are served one after another, and SIGTERM exits 0", async () => {
+  const server = await startExample("greeting.ts", ["--port", "0"]);
+  let code: number;
+  try {
+    for (const message of ["first", "second", "third"]) {
+      const result = await runPython(client, { args: [String(server.port), message] });
+      assertEquals(result.code, 0, result.stderr);
+      assertEquals(result.stdout, "welcome to the server~\n");
+    }
+    await waitUntil(() => server.stdout().includes(": third"));
+    const lines = server.stdout().split("\n").filter((line) => line.startsWith("message from"));
+    assertEquals(lines.map((line) => line.split(": ")[1]), ["first", "second", "third"]);
+  } finally {
+    code = await server.stop("SIGTERM");
+  }
+  assertEquals(code, 0);
+});
