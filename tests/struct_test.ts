@@ -14,7 +14,7 @@ import {
   StructError,
   type StructValue,
   unpack,
-} from "../src/struct.ts";
+} from "@socketserver/core/struct";
 
 // ---------------------------------------------------------------------------
 // The Python side. Values cross as tagged JSON so nothing is lost on the way:

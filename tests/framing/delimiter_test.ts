@@ -1,11 +1,15 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import { ByteWindow } from "../../src/framing/byte_window.ts";
-import { DelimiterCodec, type DelimiterCodecOptions } from "../../src/framing/delimiter.ts";
-import { decodeFrames } from "../../src/framing/decode_frames.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
-import { FrameTooLongError, IncompleteFrameError } from "../../src/framing/errors.ts";
+import {
+  ByteWindow,
+  decodeFrames,
+  DelimiterCodec,
+  type DelimiterCodecOptions,
+  encodeFrame,
+  FrameTooLongError,
+  IncompleteFrameError,
+} from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
 
 const text = (frame: Uint8Array): string => new TextDecoder().decode(frame);

@@ -1,8 +1,11 @@
 import { assertEquals } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
-import { FixedLengthCodec, type FixedLengthCodecOptions } from "../../src/framing/fixed_length.ts";
+import {
+  encodeFrame,
+  FixedLengthCodec,
+  type FixedLengthCodecOptions,
+} from "@socketserver/core/framing";
 
 import {
   assertRoundTrip,

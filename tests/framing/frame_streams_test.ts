@@ -1,20 +1,20 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import type { Codec } from "../../src/framing/codec.ts";
-import { DelimiterCodec } from "../../src/framing/delimiter.ts";
 import {
+  type Codec,
+  DelimiterCodec,
+  FrameDecoderStream,
+  FrameEncoderStream,
   FrameSyntaxError,
   FrameTooLongError,
   IncompleteFrameError,
-} from "../../src/framing/errors.ts";
-import { FrameDecoderStream, FrameEncoderStream } from "../../src/framing/frame_streams.ts";
-import { JsonHeaderCodec, type JsonHeaderFrame } from "../../src/framing/json_header.ts";
-import {
+  JsonHeaderCodec,
+  type JsonHeaderFrame,
   JsonHeaderStreamCodec,
   type JsonHeaderStreamFrame,
-} from "../../src/framing/json_header_stream.ts";
-import { LinesCodec } from "../../src/framing/lines.ts";
+  LinesCodec,
+} from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
 
 function decodeStream<Frame>(codec: Codec<Frame, never>, chunks: Uint8Array[]): Promise<Frame[]> {

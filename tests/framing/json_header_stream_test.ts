@@ -1,21 +1,19 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import { ByteWindow } from "../../src/framing/byte_window.ts";
-import type { ByteSink } from "../../src/framing/codec.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
 import {
+  type ByteSink,
+  ByteWindow,
+  encodeFrame,
   FrameSyntaxError,
   FrameTooLongError,
   IncompleteFrameError,
   InvalidLengthError,
-} from "../../src/framing/errors.ts";
-import { JsonHeaderCodec } from "../../src/framing/json_header.ts";
-import {
+  JsonHeaderCodec,
   JsonHeaderStreamCodec,
   type JsonHeaderStreamCodecOptions,
   type JsonHeaderStreamFrame,
-} from "../../src/framing/json_header_stream.ts";
+} from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks } from "../support/codec_harness.ts";
 
 // What Python sends: struct.pack('i', len(json)) + json + body.

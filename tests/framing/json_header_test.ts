@@ -1,26 +1,23 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import { ByteWindow } from "../../src/framing/byte_window.ts";
-import type { ByteSink } from "../../src/framing/codec.ts";
-import { decodeFrames } from "../../src/framing/decode_frames.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
 import {
+  type ByteSink,
+  ByteWindow,
+  decodeFrames,
+  encodeFrame,
   FrameSyntaxError,
   FrameTooLongError,
   IncompleteFrameError,
   InvalidLengthError,
-} from "../../src/framing/errors.ts";
-import {
   JsonHeaderCodec,
   type JsonHeaderCodecOptions,
   type JsonHeaderFrame,
-} from "../../src/framing/json_header.ts";
-import {
   JsonHeaderStreamCodec,
   type JsonHeaderStreamFrame,
-} from "../../src/framing/json_header_stream.ts";
-import { lengthFieldFromFormat, writeLength } from "../../src/framing/length_field.ts";
+  lengthFieldFromFormat,
+  writeLength,
+} from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
 import { runPython } from "../support/python.ts";
 

@@ -1,12 +1,12 @@
 import { assert, assertEquals } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import { ByteWindow } from "../../src/framing/byte_window.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
 import {
+  ByteWindow,
+  encodeFrame,
   LengthPrefixedCodec,
   type LengthPrefixedCodecOptions,
-} from "../../src/framing/length_prefixed.ts";
+} from "@socketserver/core/framing";
 import { cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
 import {
   type ConstructorCase,

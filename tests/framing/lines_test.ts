@@ -1,14 +1,15 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import { ByteWindow } from "../../src/framing/byte_window.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
 import {
+  ByteWindow,
+  encodeFrame,
   FrameSyntaxError,
   FrameTooLongError,
   IncompleteFrameError,
-} from "../../src/framing/errors.ts";
-import { LinesCodec, type LinesCodecOptions } from "../../src/framing/lines.ts";
+  LinesCodec,
+  type LinesCodecOptions,
+} from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
 
 interface DecodeCase {

@@ -1,9 +1,12 @@
 import { assertEquals } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import type { ByteSink } from "../../src/framing/codec.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
-import { NetstringCodec, type NetstringCodecOptions } from "../../src/framing/netstring.ts";
+import {
+  type ByteSink,
+  encodeFrame,
+  NetstringCodec,
+  type NetstringCodecOptions,
+} from "@socketserver/core/framing";
 import { bytes } from "../support/codec_harness.ts";
 import {
   assertRoundTrip,

@@ -1,9 +1,12 @@
 import { assertEquals } from "@std/assert";
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import type { ByteSink } from "../../src/framing/codec.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
-import { VarintLengthCodec, type VarintLengthCodecOptions } from "../../src/framing/varint.ts";
+import {
+  type ByteSink,
+  encodeFrame,
+  VarintLengthCodec,
+  type VarintLengthCodecOptions,
+} from "@socketserver/core/framing";
 import { decodeChunks } from "../support/codec_harness.ts";
 import {
   assertRoundTrip,

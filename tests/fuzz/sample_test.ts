@@ -7,9 +7,13 @@ import { assertEquals, assertMatch } from "@std/assert";
 
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import type { ByteWindow } from "../../src/framing/byte_window.ts";
-import type { Codec, FrameDecoder } from "../../src/framing/codec.ts";
-import { FrameTooLongError, IncompleteFrameError } from "../../src/framing/errors.ts";
+import {
+  type ByteWindow,
+  type Codec,
+  type FrameDecoder,
+  FrameTooLongError,
+  IncompleteFrameError,
+} from "@socketserver/core/framing";
 import { fuzz, runJob } from "./harness.ts";
 import { codecTarget, encodeWith, runTarget, TARGETS } from "./targets.ts";
 

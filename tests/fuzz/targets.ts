@@ -24,30 +24,28 @@
 // cases with a seed, so a failure can be replayed.
 
 import fc from "fast-check";
-import { ByteWindow } from "../../src/framing/byte_window.ts";
-import type { ByteSink, Codec } from "../../src/framing/codec.ts";
-import { DelimiterCodec } from "../../src/framing/delimiter.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
 import {
+  type ByteSink,
+  ByteWindow,
+  type Codec,
+  DelimiterCodec,
+  encodeFrame,
+  FixedLengthCodec,
   FrameSyntaxError,
   FrameTooLongError,
   IncompleteFrameError,
   InvalidLengthError,
-} from "../../src/framing/errors.ts";
-import { FixedLengthCodec } from "../../src/framing/fixed_length.ts";
-import { JsonHeaderCodec, type JsonHeaderFrame } from "../../src/framing/json_header.ts";
-import {
+  JsonHeaderCodec,
+  type JsonHeaderFrame,
   JsonHeaderStreamCodec,
   type JsonHeaderStreamFrame,
-} from "../../src/framing/json_header_stream.ts";
-import {
   LengthPrefixedCodec,
   type LengthPrefixedCodecOptions,
-} from "../../src/framing/length_prefixed.ts";
-import { LinesCodec } from "../../src/framing/lines.ts";
-import { NetstringCodec } from "../../src/framing/netstring.ts";
-import { VarintLengthCodec } from "../../src/framing/varint.ts";
-import { calcsize, iterUnpack, pack, StructError, unpack } from "../../src/struct.ts";
+  LinesCodec,
+  NetstringCodec,
+  VarintLengthCodec,
+} from "@socketserver/core/framing";
+import { calcsize, iterUnpack, pack, StructError, unpack } from "@socketserver/core/struct";
 
 /** One fuzz target: a name, its share of the cases, and its property. */
 export interface FuzzTarget {

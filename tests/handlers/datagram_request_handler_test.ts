@@ -15,7 +15,7 @@ import {
   LinesCodec,
   type RequestHandlerClass,
   UDPServer,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { DatagramClient } from "../support/datagrams.ts";
 
 const encoder = new TextEncoder();

@@ -5,12 +5,14 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 
 import nodeAssert from "node:assert/strict";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
-import { FrameTooLongError, IncompleteFrameError } from "../../src/framing/errors.ts";
-import { LengthPrefixedCodec } from "../../src/framing/length_prefixed.ts";
-import { LinesCodec } from "../../src/framing/lines.ts";
-import { BufferedReader, type ByteSource } from "../../src/io/buffered_reader.ts";
-import { ReadTimeoutError } from "../../src/io/errors.ts";
+import {
+  encodeFrame,
+  FrameTooLongError,
+  IncompleteFrameError,
+  LengthPrefixedCodec,
+  LinesCodec,
+} from "@socketserver/core/framing";
+import { BufferedReader, type ByteSource, ReadTimeoutError } from "@socketserver/core/io";
 import { FakeSource } from "../support/fake_source.ts";
 import { concat } from "../support/wire.ts";
 

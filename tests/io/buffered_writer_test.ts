@@ -5,11 +5,8 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 
 import nodeAssert from "node:assert/strict";
-import { FrameTooLongError } from "../../src/framing/errors.ts";
-import { LengthPrefixedCodec } from "../../src/framing/length_prefixed.ts";
-import { LinesCodec } from "../../src/framing/lines.ts";
-import { BufferedWriter, type ByteDestination } from "../../src/io/buffered_writer.ts";
-import { WriteTimeoutError } from "../../src/io/errors.ts";
+import { FrameTooLongError, LengthPrefixedCodec, LinesCodec } from "@socketserver/core/framing";
+import { BufferedWriter, type ByteDestination, WriteTimeoutError } from "@socketserver/core/io";
 import { concat } from "../support/wire.ts";
 
 const utf8 = new TextEncoder();

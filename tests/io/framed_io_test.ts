@@ -13,7 +13,7 @@ import {
   StreamRequestHandler,
   ThreadingTCPServer,
   ThreadingUnixStreamServer,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { runPython } from "../support/python.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };

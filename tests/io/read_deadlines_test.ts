@@ -6,10 +6,14 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 
 import nodeAssert from "node:assert/strict";
-import { LengthPrefixedCodec } from "../../src/framing/length_prefixed.ts";
-import { BufferedReader } from "../../src/io/buffered_reader.ts";
-import { FrameTimeoutError, IdleTimeoutError, ReadTimeoutError } from "../../src/io/errors.ts";
-import { StreamRequestHandler } from "../../src/handlers/stream_request_handler.ts";
+import { LengthPrefixedCodec } from "@socketserver/core/framing";
+import {
+  BufferedReader,
+  FrameTimeoutError,
+  IdleTimeoutError,
+  ReadTimeoutError,
+} from "@socketserver/core/io";
+import { StreamRequestHandler } from "@socketserver/core/server";
 import { FakeSource } from "../support/fake_source.ts";
 
 const utf8 = new TextEncoder();

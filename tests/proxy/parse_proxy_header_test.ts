@@ -6,8 +6,12 @@ import { assert, assertEquals, assertMatch, assertThrows, fail } from "@std/asse
 
 import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
-import { parseProxyHeader, type ProxyHeader, type ProxyHeaderOptions } from "../../mod.ts";
-import { ProxyProtocolError } from "../../mod.ts";
+import {
+  parseProxyHeader,
+  type ProxyHeader,
+  type ProxyHeaderOptions,
+  ProxyProtocolError,
+} from "@socketserver/core";
 import { crc32c } from "../../src/proxy/_crc32c.ts";
 import { formatIPv6, parseIPv4, parseIPv6 } from "../../src/proxy/_ip.ts";
 import { TrustedProxies } from "../../src/proxy/_trusted_proxies.ts";

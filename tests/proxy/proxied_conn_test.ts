@@ -4,7 +4,7 @@
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 
 import nodeAssert from "node:assert/strict";
-import { parseProxyHeader, ProxiedConn, type ProxyHeader } from "../../mod.ts";
+import { parseProxyHeader, ProxiedConn, type ProxyHeader } from "@socketserver/core";
 import { readToEnd } from "../support/clients.ts";
 
 const utf8 = new TextEncoder();

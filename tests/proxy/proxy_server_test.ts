@@ -14,7 +14,7 @@ import {
   TCPServer,
   ThreadingTCPServer,
   ThreadingUnixStreamServer,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { readToEnd } from "../support/clients.ts";
 import { runPython } from "../support/python.ts";
 

@@ -25,7 +25,7 @@ import {
   type TCPServerOptions,
   ThreadingTCPServer,
   WriteTimeoutError,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { readToEnd } from "../support/clients.ts";
 import { runPython } from "../support/python.ts";
 

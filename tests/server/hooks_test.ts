@@ -9,7 +9,7 @@ import {
   StreamRequestHandler,
   TCPServer,
   ThreadingTCPServer,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { exchange, readToEnd } from "../support/clients.ts";
 import { runPython } from "../support/python.ts";
 

@@ -11,7 +11,7 @@ import {
   ThreadingTCPServer,
   ThreadingUnixStreamServer,
   UnixStreamServer,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { exchange, readText, readToEnd } from "../support/clients.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };

@@ -10,7 +10,7 @@ import {
   TCPServer,
   ThreadingTCPServer,
   UnixStreamServer,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { exchange, readText } from "../support/clients.ts";
 import { runPython } from "../support/python.ts";
 

@@ -12,7 +12,7 @@ import {
   TLSHandshakeError,
   TLSServer,
   type TLSServerOptions,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { readToEnd } from "../support/clients.ts";
 import { startExample } from "../support/example_process.ts";
 import { runPython } from "../support/python.ts";

@@ -17,7 +17,7 @@ import {
   ThreadingUDPServer,
   UDPServer,
   type UDPServerOptions,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { DatagramClient, DatagramEcho, pythonExchange, slowEcho } from "../support/datagrams.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };

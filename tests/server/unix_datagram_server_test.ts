@@ -9,7 +9,7 @@ import {
   DatagramTooLongError,
   ThreadingUnixDatagramServer,
   UnixDatagramServer,
-} from "../../mod.ts";
+} from "@socketserver/core";
 import { DatagramClient, DatagramEcho, pythonExchange, slowEcho } from "../support/datagrams.ts";
 
 const KINDS = [

@@ -1,9 +1,7 @@
 // Test support: drives a codec the way a connection does, so codec tests can
 // prove "bytes split anywhere in, the same frames out".
 
-import { ByteWindow } from "../../src/framing/byte_window.ts";
-import type { Codec } from "../../src/framing/codec.ts";
-import { encodeFrame } from "../../src/framing/encode_frame.ts";
+import { ByteWindow, type Codec, encodeFrame } from "@socketserver/core/framing";
 
 /**
  * Feeds `chunks` to a fresh decoder one at a time, as socket reads would

@@ -2,7 +2,7 @@
 // (a lost datagram fails the test instead of hanging it), and python3
 // SOCK_DGRAM clients as independent peers.
 
-import { DatagramRequestHandler } from "../../mod.ts";
+import { DatagramRequestHandler } from "@socketserver/core";
 import { runPython } from "./python.ts";
 
 const encoder = new TextEncoder();

@@ -1,7 +1,7 @@
 // Test support: a byte source a test feeds by hand, standing in for a socket.
 
 import { assert, assertEquals } from "@std/assert";
-import type { ByteSource } from "../../src/io/buffered_reader.ts";
+import type { ByteSource } from "@socketserver/core/io";
 
 const utf8 = new TextEncoder();
 

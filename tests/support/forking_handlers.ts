@@ -1,7 +1,7 @@
 // Test support: handler classes that ForkingTCPServer workers import by URL
 // (a class cannot cross into a worker; a module can).
 
-import { type ForkingWorkerServer, LinesCodec, StreamRequestHandler } from "../../mod.ts";
+import { type ForkingWorkerServer, LinesCodec, StreamRequestHandler } from "@socketserver/core";
 
 /** Echoes every chunk until the client half-closes. */
 export class Echo extends StreamRequestHandler {

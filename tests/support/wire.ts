@@ -5,8 +5,7 @@
 import { assertEquals } from "@std/assert";
 
 import nodeAssert from "node:assert/strict";
-import { ByteWindow } from "../../src/framing/byte_window.ts";
-import type { Codec } from "../../src/framing/codec.ts";
+import { ByteWindow, type Codec } from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "./codec_harness.ts";
 
 /** Bytes from hex pairs and quoted text: `wire('00 0B "Hello world"')`. */

@@ -12,7 +12,7 @@ import {
   isPeerGone,
   StreamRequestHandler,
   WorkerCrashError,
-} from "../../../mod.ts";
+} from "@socketserver/core";
 import {
   assertReusePortBalancing,
   cloneError,
