@@ -29,7 +29,11 @@ export interface EchoSettings {
   showClient: boolean;
 }
 
-let configured: EchoSettings = { upper: false, idleTimeout: null, showClient: false };
+let configured: EchoSettings = {
+  upper: false,
+  idleTimeout: null,
+  showClient: false,
+};
 
 /** Sets the handlers' settings in this thread (workers get theirs as `workerData`). */
 export function configureEcho(settings: EchoSettings): void {
@@ -50,36 +54,44 @@ function upperBytes(bytes: Uint8Array): Uint8Array {
   return bytes.map((byte) => byte >= 0x61 && byte <= 0x7a ? byte - 0x20 : byte);
 }
 
-/** With `--show-client`, tells the client its address as the server sees it. */
-async function showClient(handler: StreamRequestHandler<unknown>, settings: EchoSettings) {
-  if (settings.showClient) {
-    await handler.wfile.write(`client ${formatAddress(handler.clientAddress)}\n`);
+/**
+ * What the three handlers share: the flags in force, applied before
+ * `setup()` builds the reader, and `--show-client`.
+ */
+abstract class ConfiguredHandler<Frame> extends StreamRequestHandler<Frame> {
+  /** The flags in force. */
+  readonly settings: EchoSettings = settingsFor(this.server);
+
+  override setup(): void {
+    this.idleTimeout = this.settings.idleTimeout;
+    super.setup();
+  }
+
+  /** With `--show-client`, tells the client its address as the server sees it. */
+  async showClient(): Promise<void> {
+    if (this.settings.showClient) {
+      await this.wfile.write(`client ${formatAddress(this.clientAddress)}\n`);
+    }
   }
 }
 
 /** Echoes raw bytes as they arrive. */
-export class Echo extends StreamRequestHandler {
-  /** The flags in force. */
-  readonly settings: EchoSettings = settingsFor(this.server);
+export class Echo extends ConfiguredHandler<Uint8Array> {
   // Each chunk is written back before the next read: the read buffer can be reused.
   override reuseReadBuffer = true;
-  override idleTimeout: number | null = this.settings.idleTimeout;
   override async handle(): Promise<void> {
-    await showClient(this, this.settings);
+    await this.showClient();
     const upper = this.settings.upper;
     for await (const chunk of this.rfile) await this.wfile.write(upper ? upperBytes(chunk) : chunk);
   }
 }
 
 /** Echoes each 4-byte-length-prefixed frame as one frame. */
-export class LengthEcho extends StreamRequestHandler<Uint8Array> {
-  /** The flags in force. */
-  readonly settings: EchoSettings = settingsFor(this.server);
+export class LengthEcho extends ConfiguredHandler<Uint8Array> {
   override codec: Codec<Uint8Array> = new LengthPrefixedCodec();
   override reuseReadBuffer = true;
-  override idleTimeout: number | null = this.settings.idleTimeout;
   override async handle(): Promise<void> {
-    await showClient(this, this.settings);
+    await this.showClient();
     const upper = this.settings.upper;
     for await (const frame of this.frames()) {
       await this.writeFrame(upper ? upperBytes(frame) : frame);
@@ -88,13 +100,10 @@ export class LengthEcho extends StreamRequestHandler<Uint8Array> {
 }
 
 /** Echoes each line as one line. */
-export class LineEcho extends StreamRequestHandler<string> {
-  /** The flags in force. */
-  readonly settings: EchoSettings = settingsFor(this.server);
+export class LineEcho extends ConfiguredHandler<string> {
   override codec: Codec<string> = new LinesCodec();
-  override idleTimeout: number | null = this.settings.idleTimeout;
   override async handle(): Promise<void> {
-    await showClient(this, this.settings);
+    await this.showClient();
     const upper = this.settings.upper;
     for await (const line of this.frames()) {
       await this.writeFrame(upper ? line.toUpperCase() : line);

@@ -2,7 +2,7 @@
  * The first socket program of many tutorials: greet the client, read one
  * message, print it with the client's address, close.
  *
- *     deno run --allow-net examples/greeting.ts [--host 127.0.0.1] [--port 9001]
+ *     deno run --allow-net examples/greeting.ts [--host 127.0.0.1] [--port 9001] [--help]
  *
  * The Python client it answers (examples/python/greeting_client.py):
  *
@@ -16,9 +16,15 @@
  */
 
 import { formatAddress, StreamRequestHandler, ThreadingTCPServer } from "../mod.ts";
-import { parseFlags, runUntilSignal } from "./_cli.ts";
+import { parseCommandLine } from "./_cli.ts";
+import { serve } from "./_serve.ts";
 
-const flags = parseFlags({}, { port: 9001 });
+const cli = parseCommandLine({
+  permissions: "--allow-net",
+  about: "Greets each client, prints the one message it sends back, and closes.",
+  port: 9001,
+  flags: {},
+});
 const decoder = new TextDecoder();
 
 class Greeting extends StreamRequestHandler {
@@ -32,9 +38,10 @@ class Greeting extends StreamRequestHandler {
     // As the classic server's recv(1024): whatever one read brings, up to 1024 bytes.
     const message = await this.rfile.read(1024);
     if (message === null) return;
-    console.log(`message from ${formatAddress(this.clientAddress)}: ${decoder.decode(message)}`);
+    console.log(
+      `message from ${formatAddress(this.clientAddress)}: ${decoder.decode(message)}`,
+    );
   }
 }
 
-const server = new ThreadingTCPServer({ hostname: flags.hostname, port: flags.port }, Greeting);
-await runUntilSignal(server);
+await serve(cli, () => new ThreadingTCPServer({ hostname: cli.host, port: cli.port }, Greeting));

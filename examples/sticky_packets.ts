@@ -4,7 +4,7 @@
  * This program runs a server and a client in one process and prints both
  * the problem and the fix:
  *
- *     deno run --allow-net examples/sticky_packets.ts
+ *     deno run --allow-net examples/sticky_packets.ts [--host 127.0.0.1] [--port 0] [--help]
  *
  * 1. The client sends `hello` and `world` with two writes; the server's one
  *    read returns `helloworld`.
@@ -29,9 +29,16 @@ import {
   StreamRequestHandler,
   ThreadingTCPServer,
 } from "../mod.ts";
-import { parseFlags } from "./_cli.ts";
+import { parseCommandLine } from "./_cli.ts";
+import { listen } from "./_serve.ts";
 
-const flags = parseFlags({}, { port: 0 });
+const cli = parseCommandLine({
+  permissions: "--allow-net",
+  about: "Shows sticky packets (two sends read as one) and the length-prefix fix, " +
+    "with a server and a client in one process.",
+  port: 0,
+  flags: {},
+});
 const text = new TextEncoder();
 const show = (bytes: Uint8Array) =>
   bytes.length > 24 ? `${bytes.length} bytes` : JSON.stringify(new TextDecoder().decode(bytes));
@@ -68,9 +75,9 @@ async function demo(
 ) {
   console.log(title);
   bothSent = Promise.withResolvers();
-  await using server = new ThreadingTCPServer(
-    { hostname: flags.hostname, port: flags.port },
-    Handler,
+  await using server = listen(
+    cli,
+    () => new ThreadingTCPServer({ hostname: cli.host, port: cli.port }, Handler),
   );
   console.log(`  listening on ${formatAddress(server.address)}`);
   const serving = server.serveForever();
@@ -85,7 +92,7 @@ await demo(
   "1. Two sends, no framing: the reads do not match the sends",
   RawReader,
   async (port) => {
-    const conn = await Deno.connect({ hostname: flags.hostname, port });
+    const conn = await Deno.connect({ hostname: cli.host, port });
     await conn.write(text.encode("hello"));
     await conn.write(text.encode("world"));
     console.log('  client sent "hello", then "world"');
@@ -94,7 +101,7 @@ await demo(
 );
 
 await demo("2. The same sends behind a 4-byte length: two frames", FrameReader, async (port) => {
-  await using client = await connect({ hostname: flags.hostname, port }, {
+  await using client = await connect({ hostname: cli.host, port }, {
     codec: new LengthPrefixedCodec(),
   });
   await client.send(text.encode("hello"));
@@ -103,7 +110,7 @@ await demo("2. The same sends behind a 4-byte length: two frames", FrameReader, 
 });
 
 await demo("3. One 1 MiB send, delivered in many reads: one frame", FrameReader, async (port) => {
-  await using client = await connect({ hostname: flags.hostname, port }, {
+  await using client = await connect({ hostname: cli.host, port }, {
     codec: new LengthPrefixedCodec(),
   });
   await client.send(new Uint8Array(1024 * 1024).fill(0x61));

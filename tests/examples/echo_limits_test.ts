@@ -68,11 +68,11 @@ const badFlagCases: { args: string[]; message: RegExp }[] = [
   { args: ["--idle-timeout", "soon"], message: /--idle-timeout must be .*, got soon/ },
   {
     args: ["--max-connections", "0"],
-    message: /--max-connections must be a positive integer, got 0/,
+    message: /--max-connections must be an integer of at least 1, got 0/,
   },
   {
     args: ["--max-connections", "1.5"],
-    message: /--max-connections must be a positive integer, got 1\.5/,
+    message: /--max-connections must be an integer of at least 1, got 1\.5/,
   },
 ];
 

@@ -303,7 +303,9 @@ async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
 const badFlagCases: { args: string[]; message: RegExp }[] = [
   { args: ["--framing", "bogus"], message: /--framing must be none, length or line, got bogus/ },
   { args: ["--port", "70000"], message: /--port must be 0 to 65535, got 70000/ },
-  { args: ["--bogus"], message: /--bogus/ },
+  { args: ["--bogus"], message: /unknown flag --bogus/ },
+  { args: ["--proxy-protocol", "v2"], message: /--proxy-protocol needs --trusted-proxies/ },
+  { args: ["--tls-cert", "cert.pem"], message: /--tls-cert and --tls-key go together/ },
 ];
 
 for (const c of badFlagCases) {

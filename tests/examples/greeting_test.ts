@@ -1,18 +1,10 @@
 import { assertEquals, assertMatch } from "@std/assert";
-import { startExample } from "../support/example_process.ts";
+import { startExample, waitUntil } from "../support/example_process.ts";
 import { runPython } from "../support/python.ts";
 
 const client = await Deno.readTextFile(
   new URL("../../examples/python/greeting_client.py", import.meta.url),
 );
-
-/** Polls `condition` until it holds, for at most `seconds`. */
-async function waitUntil(condition: () => boolean, seconds = 10): Promise<void> {
-  for (const end = Date.now() + seconds * 1000; !condition();) {
-    if (Date.now() > end) throw new Error(`Condition not met within ${seconds} s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 Deno.test("greeting: the python client gets the welcome, the server prints its message", async () => {
   const server = await startExample("greeting.ts", ["--port", "0"]);

@@ -2,6 +2,7 @@
 // printed its `listening on HOST:PORT` line.
 
 import { assertMatch, assertNotEquals, assertNotMatch } from "@std/assert";
+import { type PythonResult, runToEnd } from "./python.ts";
 
 /** A running example. */
 export interface ExampleProcess {
@@ -15,6 +16,8 @@ export interface ExampleProcess {
   stderr(): string;
   /** Sends a signal and waits for exit; returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
+  /** Sends a signal and returns at once (the process may go on, as while it drains). */
+  signal(signal: Deno.Signal): void;
 }
 
 const decoder = new TextDecoder();
@@ -75,6 +78,9 @@ export async function startExample(
     address,
     stdout: () => out,
     stderr: () => err,
+    signal(signal: Deno.Signal) {
+      child.kill(signal);
+    },
     async stop(signal: Deno.Signal = "SIGTERM") {
       try {
         child.kill(signal);
@@ -118,4 +124,40 @@ export async function assertExampleRefuses(
   assertNotEquals(code, 0);
   assertMatch(decoder.decode(stderr), message);
   assertNotMatch(decoder.decode(stdout), /listening on/);
+}
+
+/** Polls `condition` until it holds, for at most `seconds`. */
+export async function waitUntil(condition: () => boolean, seconds = 10): Promise<void> {
+  for (const end = Date.now() + seconds * 1000; !condition();) {
+    if (Date.now() > end) throw new Error(`Condition not met within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** What a finished run of an example printed, and how it ended. */
+export type ExampleRun = PythonResult;
+
+/**
+ * Runs `deno run <permissions> examples/<name> <args>` to its end (a client,
+ * or a program that refuses to start) and returns what it printed. It is
+ * killed after `timeoutSeconds`, so a test never waits forever.
+ */
+export async function runExample(
+  name: string,
+  args: string[],
+  options: { permissions?: string[]; stdin?: string; timeoutSeconds?: number; cwd?: string } = {},
+): Promise<ExampleRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(options.permissions ?? ["--allow-net"]),
+      new URL(`../../examples/${name}`, import.meta.url).pathname,
+      ...args,
+    ],
+    cwd: options.cwd,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return await runToEnd(child, options);
 }

@@ -22,6 +22,18 @@ export async function runPython(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  return await runToEnd(child, options);
+}
+
+/**
+ * Feeds `stdin` to a spawned child (made with `stdin: "piped"` when given)
+ * and waits for it to exit, killing it after `timeoutSeconds`; returns what
+ * it printed and its exit code.
+ */
+export async function runToEnd(
+  child: Deno.ChildProcess,
+  options: { stdin?: string | Uint8Array; timeoutSeconds?: number },
+): Promise<PythonResult> {
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
     await writer.write(
