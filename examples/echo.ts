@@ -9,10 +9,11 @@
  * in its own task (`ThreadingTCPServer`), and `--framing` echoes frame by
  * frame: `length` is a 4-byte big-endian length prefix, `line` is one line.
  *
- * `--idle-timeout` closes a client that sends nothing of a new frame (or,
- * unframed, no byte) for that many seconds (default: never);
- * `--max-connections` caps the clients served at once (the rest wait in the
- * listen backlog).
+ * The stream handler's limits are flags: `--idle-timeout` (no new frame, or
+ * unframed no byte, for that long), `--frame-timeout` (a frame that takes
+ * longer to arrive: slowloris), `--write-timeout` (a client that stops
+ * reading), and `--max-connections` (the clients served at once; the rest
+ * wait in the listen backlog).
  *
  * `--proxy-protocol` expects a PROXY protocol header (HAProxy's
  * `send-proxy` / `send-proxy-v2`) from the proxies listed in
@@ -60,6 +61,11 @@ const cli = parseCommandLine({
       "none",
     ),
     idleTimeout: flag.seconds("close a client silent this long (default: never)", null),
+    frameTimeout: flag.seconds(
+      "close a client whose frame takes longer (default 300)",
+      undefined,
+    ),
+    writeTimeout: flag.seconds("close a client that stops reading (default: never)", null),
     maxConnections: flag.integer(
       "N",
       `clients served at once (default ${ThreadingTCPServer.maxConnections})`,
@@ -100,6 +106,8 @@ function readPem(flagName: string, path: string): string {
 const settings: EchoSettings = {
   upper: cli.upper,
   idleTimeout: cli.idleTimeout,
+  frameTimeout: cli.frameTimeout,
+  writeTimeout: cli.writeTimeout,
   showClient: cli.showClient,
 };
 const address = { hostname: cli.host, port: cli.port };

@@ -25,6 +25,10 @@ export interface EchoSettings {
   upper: boolean;
   /** `--idle-timeout`, in seconds; `null` waits forever. */
   idleTimeout: number | null;
+  /** `--frame-timeout`, in seconds; `undefined` keeps the handler's default. */
+  frameTimeout?: number;
+  /** `--write-timeout`, in seconds; `null` waits forever. */
+  writeTimeout: number | null;
   /** `--show-client`: reply `client HOST:PORT` first. */
   showClient: boolean;
 }
@@ -32,6 +36,7 @@ export interface EchoSettings {
 let configured: EchoSettings = {
   upper: false,
   idleTimeout: null,
+  writeTimeout: null,
   showClient: false,
 };
 
@@ -56,7 +61,7 @@ function upperBytes(bytes: Uint8Array): Uint8Array {
 
 /**
  * What the three handlers share: the flags in force, applied before
- * `setup()` builds the reader, and `--show-client`.
+ * `setup()` builds the reader and writer, and `--show-client`.
  */
 abstract class ConfiguredHandler<Frame> extends StreamRequestHandler<Frame> {
   /** The flags in force. */
@@ -64,6 +69,8 @@ abstract class ConfiguredHandler<Frame> extends StreamRequestHandler<Frame> {
 
   override setup(): void {
     this.idleTimeout = this.settings.idleTimeout;
+    this.writeTimeout = this.settings.writeTimeout;
+    if (this.settings.frameTimeout !== undefined) this.frameTimeout = this.settings.frameTimeout;
     super.setup();
   }
 

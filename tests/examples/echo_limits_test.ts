@@ -1,8 +1,9 @@
 // examples/echo.ts limits as a real subprocess: --idle-timeout closes a silent
-// client, --max-connections makes the next client wait its turn, and bad
+// client, --frame-timeout a slow frame, --write-timeout a client that stops
+// reading, --max-connections makes the next client wait its turn, and bad
 // values are refused.
 
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { assertExampleRefuses, startExample } from "../support/example_process.ts";
 
 const utf8 = new TextEncoder();
@@ -35,6 +36,40 @@ Deno.test("echo example: --idle-timeout closes a client that sends nothing, and 
   assertMatch(echo.stderr(), /IdleTimeoutError: Cannot read: idle for 0\.3 s/);
 });
 
+Deno.test("echo example: --frame-timeout closes a client whose line never ends", async () => {
+  const echo = await startExample("echo.ts", [
+    "--port",
+    "0",
+    "--framing",
+    "line",
+    "--frame-timeout",
+    "0.3",
+  ]);
+  try {
+    using slow = await Deno.connect({ hostname: "127.0.0.1", port: echo.port });
+    await slow.write(utf8.encode("a line that never ends"));
+    assertEquals(await slow.read(new Uint8Array(1)), null);
+  } finally {
+    assertEquals(await echo.stop("SIGTERM"), 0, echo.stderr());
+  }
+  assertMatch(echo.stderr(), /FrameTimeoutError: Cannot read frame: not complete after 0\.3 s/);
+});
+
+Deno.test("echo example: --write-timeout closes a client that stops reading", async () => {
+  const echo = await startExample("echo.ts", ["--port", "0", "--write-timeout", "0.3"]);
+  try {
+    using stuck = await Deno.connect({ hostname: "127.0.0.1", port: echo.port });
+    // Send and never read: the echo's writes fill both socket buffers, then time out.
+    const chunk = new Uint8Array(1024 * 1024);
+    await assertRejects(async () => {
+      for (let sent = 0; sent < 1024; sent++) await stuck.write(chunk);
+    });
+  } finally {
+    assertEquals(await echo.stop("SIGTERM"), 0, echo.stderr());
+  }
+  assertMatch(echo.stderr(), /WriteTimeoutError: Cannot write: \d+ bytes unsent after 0\.3 s/);
+});
+
 Deno.test("echo example: --max-connections 1 serves the second client only once the first leaves", async () => {
   const echo = await startExample("echo.ts", ["--port", "0", "--max-connections", "1"]);
   try {
@@ -61,6 +96,15 @@ Deno.test("echo example: --max-connections 1 serves the second client only once 
 });
 
 const badFlagCases: { args: string[]; message: RegExp }[] = [
+  {
+    args: ["--frame-timeout", "-1"],
+    message: /--frame-timeout must be a number of seconds above 0, got -1/,
+  },
+  {
+    args: ["--frame-timeout", "0"],
+    message: /--frame-timeout must be a number of seconds above 0, got 0/,
+  },
+  { args: ["--write-timeout", "never"], message: /--write-timeout must be .*, got never/ },
   {
     args: ["--idle-timeout", "0"],
     message: /--idle-timeout must be a number of seconds above 0, got 0/,
