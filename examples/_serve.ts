@@ -1,6 +1,6 @@
 /**
  * Shared by the example servers: binding with a one-line error, and serving
- * until SIGINT or SIGTERM with a graceful drain.
+ * until SIGINT or SIGTERM with a graceful drain that says what it waits for.
  *
  * @module
  */
@@ -18,6 +18,8 @@ export interface Servable {
   serverClose(): Promise<void>;
 }
 
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+
 /**
  * Makes a server, which binds its socket; when it cannot (the port is
  * taken, a permission is missing), exits 1 with one line saying why.
@@ -33,18 +35,27 @@ export function listen<S>(cli: { host: string; port: number }, make: () => S): S
 /**
  * Makes the server (which binds its socket) and serves until SIGINT or
  * SIGTERM: prints `listening on HOST:PORT`; on the signal stops accepting
- * and lets running handlers finish (up to the server's `drainTimeout`). A
- * server that cannot bind (port taken, no permission) exits 1 with one line
- * saying why.
+ * and lets running handlers finish (up to the server's `drainTimeout`),
+ * saying on stderr how many there are; a second signal exits at once, with
+ * 128 + the signal's number. A server that cannot bind (port taken, no
+ * permission) exits 1 with one line saying why.
  */
 export async function serve(
   cli: { host: string; port: number },
   make: () => Servable,
 ): Promise<void> {
   const server = listen(cli, make);
-  const stop = () => void server.shutdown();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  let stopping = false;
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const listener = () => {
+      if (stopping) fail(`${signal} again: exiting without waiting`, 128 + SIGNAL_NUMBERS[signal]);
+      stopping = true;
+      announceDrain(server, signal);
+      void server.shutdown();
+    };
+    Deno.addSignalListener(signal, listener);
+    return () => Deno.removeSignalListener(signal, listener);
+  });
   console.log(`listening on ${formatAddress(server.address)}`);
   let failure: Error | undefined;
   try {
@@ -53,7 +64,18 @@ export async function serve(
     failure = error as Error;
   } finally {
     await server.serverClose();
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    for (const remove of listeners) remove();
   }
   if (failure !== undefined) fail(`stopped: ${failure.message}`);
+}
+
+/** Says what the drain waits for; an idle server stops at once and says nothing. */
+function announceDrain(server: Servable, signal: string): void {
+  const active = server.activeRequests;
+  if (active === 0) return;
+  const what = server.address.transport === "udp" ? "datagram" : "connection";
+  console.error(
+    `${signal}: draining ${active} ${what}${active === 1 ? "" : "s"} for up to ` +
+      `${server.drainTimeout} s; ${signal} again to exit now`,
+  );
 }
