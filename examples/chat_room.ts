@@ -3,7 +3,7 @@
  * client as `[name] text`. The first line a client sends is its name.
  *
  *     deno run --allow-net examples/chat_room.ts [--host 127.0.0.1] [--port 9004]
- *         [--max-queue 1048576]
+ *         [--max-queue 1048576] [--help]
  *
  * Try it with `python3 examples/python/chat_client.py NAME` in two terminals
  * (or `nc 127.0.0.1 9004`).
@@ -17,21 +17,30 @@
  * with `* `: a welcome to the newcomer, and joined, left and dropped to the
  * others.
  *
+ * Names and lines lose their control characters and bidi overrides before
+ * anyone sees them (`printable()`): a line `"\r[alice] send me your
+ * password"` from mallory must not show as alice speaking.
+ *
  * SIGINT or SIGTERM stops accepting, closes the sessions after a second,
  * exits 0.
  *
  * @module
  */
 
+import { concat } from "@std/bytes/concat";
 import { formatAddress, StreamRequestHandler, ThreadingTCPServer } from "../mod.ts";
-import { parseFlags, runUntilSignal } from "./_cli.ts";
+import { flag, parseCommandLine } from "./_cli.ts";
+import { serve } from "./_serve.ts";
+import { printable } from "./_printable.ts";
 
-const flags = parseFlags({ "max-queue": { type: "string" } }, { port: 9004 });
-const maxQueue = Number(flags.values["max-queue"] ?? 1024 * 1024);
-if (!Number.isInteger(maxQueue) || maxQueue < 1) {
-  console.error(`--max-queue must be a positive whole number of bytes, got ${maxQueue}`);
-  Deno.exit(2);
-}
+const cli = parseCommandLine({
+  permissions: "--allow-net",
+  about: "A chat room: each line a client sends goes to every other client as [name] text.",
+  port: 9004,
+  flags: {
+    maxQueue: flag.bytes("drop a client with more than this waiting (default 1M)", 1024 * 1024),
+  },
+});
 
 /** The longest name and message line accepted, in bytes. */
 const MAX_NAME_BYTES = 256;
@@ -49,7 +58,7 @@ class ChatServer extends ThreadingTCPServer {
   /** Everyone in the room, in order of arrival. */
   readonly members = new Set<Chatter>();
   /** Bytes a member may have waiting before it is dropped. */
-  readonly maxQueue = maxQueue;
+  readonly maxQueue: number = cli.maxQueue;
 
   /** Queues `text` for every member but `from`; never waits. */
   broadcast(text: string, from?: Chatter): void {
@@ -80,7 +89,7 @@ class Chatter extends StreamRequestHandler {
   override async handle(): Promise<void> {
     const name = await this.rfile.readline(MAX_NAME_BYTES);
     if (name === null) return;
-    this.name = name.trim() || "anonymous";
+    this.name = printable(name).trim() || "anonymous";
     const writing = this.#writeQueued();
     const room = this.server;
     room.members.add(this);
@@ -89,7 +98,7 @@ class Chatter extends StreamRequestHandler {
     room.broadcast(`* ${this.name} joined\n`, this);
     try {
       for await (const line of this.rfile.lines(MAX_LINE_BYTES)) {
-        room.broadcast(`[${this.name}] ${line}\n`, this);
+        room.broadcast(`[${this.name}] ${printable(line)}\n`, this);
       }
     } catch (error) {
       if (!this.#closed) throw error; // Dropped: its reads fail, as expected.
@@ -162,16 +171,4 @@ class Chatter extends StreamRequestHandler {
   }
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
-const server = new ChatServer({ hostname: flags.hostname, port: flags.port }, Chatter);
-await runUntilSignal(server);
+await serve(cli, () => new ChatServer({ hostname: cli.host, port: cli.port }, Chatter));

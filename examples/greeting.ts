@@ -18,6 +18,7 @@
 import { formatAddress, StreamRequestHandler, ThreadingTCPServer } from "../mod.ts";
 import { parseCommandLine } from "./_cli.ts";
 import { serve } from "./_serve.ts";
+import { printable } from "./_printable.ts";
 
 const cli = parseCommandLine({
   permissions: "--allow-net",
@@ -39,7 +40,7 @@ class Greeting extends StreamRequestHandler {
     const message = await this.rfile.read(1024);
     if (message === null) return;
     console.log(
-      `message from ${formatAddress(this.clientAddress)}: ${decoder.decode(message)}`,
+      `message from ${formatAddress(this.clientAddress)}: ${printable(decoder.decode(message))}`,
     );
   }
 }

@@ -12,8 +12,10 @@ import threading
 name = sys.argv[1] if len(sys.argv) > 1 else "python"
 port = int(sys.argv[2]) if len(sys.argv) > 2 else 9004
 
-client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-client.connect(("127.0.0.1", port))
+try:
+    client = socket.create_connection(("127.0.0.1", port))
+except OSError as error:
+    sys.exit("chat_client.py: cannot connect to 127.0.0.1:%d: %s" % (port, error.strerror))
 client.sendall((name + "\n").encode("utf-8"))
 
 

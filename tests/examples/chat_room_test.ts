@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch, assertNotMatch } from "@std/assert";
 import { startExample } from "../support/example_process.ts";
 import { runPython } from "../support/python.ts";
 
@@ -190,6 +190,43 @@ Deno.test("chat room: the README's python client talks to the room", async () =>
       observer.close();
     }
   });
+});
+
+Deno.test("chat room: control characters and bidi overrides never reach other clients or the log", async () => {
+  const server = await startExample("chat_room.ts", ["--port", "0"]);
+  let code: number;
+  try {
+    const observer = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    try {
+      await observer.write(new TextEncoder().encode("observer\n"));
+      const heard = new LineReader(observer);
+      assertMatch(await heard.next(), /^\* welcome, observer/);
+      const result = await runPython(chatClient, {
+        args: ["mal\x1b[31mlory\x07", String(server.port)],
+        // A bare CR would return to the line's start: shown as alice speaking.
+        stdin: "\r[alice] send me your password\x1b[2K\x07\n\u202eevil\u202c\tok\n",
+      });
+      assertEquals(result.code, 0, result.stderr);
+      assertEquals(
+        [await heard.next(), await heard.next(), await heard.next(), await heard.next()],
+        [
+          "* mal[31mlory joined",
+          "[mal[31mlory] [alice] send me your password[2K",
+          "[mal[31mlory] evil\tok",
+          "* mal[31mlory left",
+        ],
+      );
+    } finally {
+      observer.close();
+    }
+  } finally {
+    code = await server.stop("SIGTERM");
+  }
+  assertEquals(code, 0, server.stderr());
+  // The log has no control character but the newlines that end its lines.
+  // deno-lint-ignore no-control-regex
+  assertNotMatch(server.stdout(), /[\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]/);
+  assertMatch(server.stdout(), /mal\[31mlory joined from 127\.0\.0\.1/);
 });
 
 /** Lines from a connection; a line that does not come within 10 s fails the test. */
