@@ -19,7 +19,7 @@
 import { DatagramRequestHandler, UDPServer } from "../mod.ts";
 import { parseFlags, runUntilSignal } from "./_cli.ts";
 import { openClientSocket, receiveWithin, serverAddress } from "./_udp_client.ts";
-import { strftime } from "./strftime.ts";
+import { strftime } from "./_strftime.ts";
 
 const REPLY_TIMEOUT_SECONDS = 2;
 

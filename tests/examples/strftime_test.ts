@@ -2,7 +2,7 @@
 // directive, for fixed timestamps.
 
 import { assertEquals, assertThrows } from "@std/assert";
-import { strftime } from "../../examples/strftime.ts";
+import { strftime } from "../../examples/_strftime.ts";
 import { runPython } from "../support/python.ts";
 
 const DAY = 86_400;
@@ -123,7 +123,7 @@ print(json.dumps([[time.strftime(f, time.localtime(t)) for f in ${JSON.stringify
       args: [
         "eval",
         `import { strftime } from ${
-          JSON.stringify(new URL("../../examples/strftime.ts", import.meta.url).href)
+          JSON.stringify(new URL("../../examples/_strftime.ts", import.meta.url).href)
         };
 console.log(JSON.stringify(${JSON.stringify(timestamps)}.map((t) =>
   ${JSON.stringify(formats)}.map((f) => strftime(f, new Date(t * 1000))))));`,

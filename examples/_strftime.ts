@@ -28,21 +28,10 @@ export interface StrftimeOptions {
   utc?: boolean;
 }
 
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
+const DAYS = "Sunday Monday Tuesday Wednesday Thursday Friday Saturday".split(" ");
+const MONTHS =
+  "January February March April May June July August September October November December"
+    .split(" ");
 const DAY_MS = 86_400_000;
 
 /** The broken-down time (C's `struct tm`) that every directive reads. */
@@ -110,99 +99,65 @@ function expand(format: string, fields: Fields): string {
 /** One directive's text, or `undefined` when it is unknown (left as is). */
 function directive(name: string, flags: string, fields: Fields): string | undefined {
   const upper = flags.includes("^");
-  if (name in COMPOSITES) {
+  if (Object.hasOwn(COMPOSITES, name)) {
     const text = expand(COMPOSITES[name], fields);
     return upper ? text.toUpperCase() : text;
   }
-  const number = numberField(name, fields);
-  if (number !== undefined) return padNumber(number, flags);
-  const text = textField(name, fields);
-  if (text === undefined) return undefined;
+  if (Object.hasOwn(NUMBERS, name)) return padNumber(NUMBERS[name](fields), flags);
+  if (!Object.hasOwn(TEXTS, name)) return undefined;
+  const text = TEXTS[name](fields);
   // glibc leaves %P in lower case even with ^.
   return upper && name !== "P" ? text.toUpperCase() : text;
 }
 
-function numberField(name: string, f: Fields): NumberField | undefined {
-  const zero = (value: number, width: number): NumberField => ({ value, width, pad: "0" });
-  const space = (value: number): NumberField => ({ value, width: 2, pad: " " });
-  switch (name) {
-    case "C":
-      return zero(Math.floor(f.year / 100), 1);
-    case "d":
-      return zero(f.day, 2);
-    case "e":
-      return space(f.day);
-    case "g":
-      return zero(mod(isoWeek(f).year, 100), 2);
-    case "G":
-      return zero(isoWeek(f).year, 1);
-    case "H":
-      return zero(f.hours, 2);
-    case "I":
-      return zero(hours12(f.hours), 2);
-    case "j":
-      return zero(f.yearDay + 1, 3);
-    case "k":
-      return space(f.hours);
-    case "l":
-      return space(hours12(f.hours));
-    case "m":
-      return zero(f.month + 1, 2);
-    case "M":
-      return zero(f.minutes, 2);
-    case "s":
-      return zero(f.epochSeconds, 1);
-    case "S":
-      return zero(f.seconds, 2);
-    case "u":
-      return zero(f.weekday === 0 ? 7 : f.weekday, 1);
-    case "U":
-      return zero(Math.floor((f.yearDay + 7 - f.weekday) / 7), 2);
-    case "V":
-      return zero(isoWeek(f).week, 2);
-    case "w":
-      return zero(f.weekday, 1);
-    case "W":
-      return zero(Math.floor((f.yearDay + 7 - mod(f.weekday + 6, 7)) / 7), 2);
-    case "y":
-      return zero(mod(f.year, 100), 2);
-    case "Y":
-      return zero(f.year, 1);
-  }
-  return undefined;
-}
+const zero = (value: number, width: number): NumberField => ({ value, width, pad: "0" });
+const space = (value: number): NumberField => ({ value, width: 2, pad: " " });
 
-function textField(name: string, f: Fields): string | undefined {
-  switch (name) {
-    case "a":
-      return DAYS[f.weekday].slice(0, 3);
-    case "A":
-      return DAYS[f.weekday];
-    case "b":
-    case "h":
-      return MONTHS[f.month].slice(0, 3);
-    case "B":
-      return MONTHS[f.month];
-    case "n":
-      return "\n";
-    case "p":
-      return f.hours < 12 ? "AM" : "PM";
-    case "P":
-      return f.hours < 12 ? "am" : "pm";
-    case "t":
-      return "\t";
-    case "z": {
-      const sign = f.offsetMinutes < 0 ? "-" : "+";
-      const minutes = Math.abs(f.offsetMinutes);
-      return `${sign}${pad2(Math.floor(minutes / 60))}${pad2(minutes % 60)}`;
-    }
-    case "Z":
-      return f.zone;
-    case "%":
-      return "%";
-  }
-  return undefined;
-}
+/** The numeric directives: each gives its number and default width and padding. */
+const NUMBERS: Record<string, (f: Fields) => NumberField> = {
+  C: (f) => zero(Math.floor(f.year / 100), 1),
+  d: (f) => zero(f.day, 2),
+  e: (f) => space(f.day),
+  g: (f) => zero(mod(isoWeek(f).year, 100), 2),
+  G: (f) => zero(isoWeek(f).year, 1),
+  H: (f) => zero(f.hours, 2),
+  I: (f) => zero(hours12(f.hours), 2),
+  j: (f) => zero(f.yearDay + 1, 3),
+  k: (f) => space(f.hours),
+  l: (f) => space(hours12(f.hours)),
+  m: (f) => zero(f.month + 1, 2),
+  M: (f) => zero(f.minutes, 2),
+  s: (f) => zero(f.epochSeconds, 1),
+  S: (f) => zero(f.seconds, 2),
+  u: (f) => zero(f.weekday === 0 ? 7 : f.weekday, 1),
+  U: (f) => zero(Math.floor((f.yearDay + 7 - f.weekday) / 7), 2),
+  V: (f) => zero(isoWeek(f).week, 2),
+  w: (f) => zero(f.weekday, 1),
+  W: (f) => zero(Math.floor((f.yearDay + 7 - mod(f.weekday + 6, 7)) / 7), 2),
+  y: (f) => zero(mod(f.year, 100), 2),
+  Y: (f) => zero(f.year, 1),
+};
+
+/** The text directives. */
+const TEXTS: Record<string, (f: Fields) => string> = {
+  a: (f) => DAYS[f.weekday].slice(0, 3),
+  A: (f) => DAYS[f.weekday],
+  b: (f) => MONTHS[f.month].slice(0, 3),
+  h: (f) => MONTHS[f.month].slice(0, 3),
+  B: (f) => MONTHS[f.month],
+  n: () => "\n",
+  p: (f) => f.hours < 12 ? "AM" : "PM",
+  P: (f) => f.hours < 12 ? "am" : "pm",
+  t: () => "\t",
+  z: (f) => {
+    const minutes = Math.abs(f.offsetMinutes);
+    return `${f.offsetMinutes < 0 ? "-" : "+"}${pad2(Math.floor(minutes / 60))}${
+      pad2(minutes % 60)
+    }`;
+  },
+  Z: (f) => f.zone,
+  "%": () => "%",
+};
 
 /** Applies the padding flags: `-` none, `_` spaces, `0` zeros. */
 function padNumber(field: NumberField, flags: string): string {
