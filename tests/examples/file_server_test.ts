@@ -1,108 +1,17 @@
+// examples/file_server.ts as a real subprocess, against python3 clients:
+// the README's client (examples/python/file_client.py) and raw ones written
+// from the protocol.
+
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { md5Hex } from "../../examples/md5.ts";
-import { startExample } from "../support/example_process.ts";
+import { startExample, waitUntil } from "../support/example_process.ts";
 import { runPython } from "../support/python.ts";
+import { FILE_CLIENT, listing, md5File, MiB, PUT, randomFile, withServer } from "./_file_server.ts";
 
-const fileClient = await Deno.readTextFile(
-  new URL("../../examples/python/file_client.py", import.meta.url),
-);
-
-// For the scenarios the README client does not play: a wrong digest, odd
-// names, a client that breaks off. Written from the protocol, stdlib only.
-const PUT = `
-import hashlib, json, socket, struct, sys
-
-PORT = int(sys.argv[1])
-
-def connect():
-    sock = socket.create_connection(("127.0.0.1", PORT))
-    sock.settimeout(20)
-    return sock
-
-def put(sock, name, data, digest=None):
-    header = json.dumps({"action": "put", "filename": name, "filesize": len(data)}).encode()
-    sock.sendall(struct.pack("i", len(header)) + header)
-    try:
-        sock.sendall(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # refused and closed: the answer says why
-    answer = sock.recv(1024).decode()
-    if answer != "OK":
-        return answer
-    sock.sendall((digest or hashlib.md5(data).hexdigest()).encode())
-    return sock.recv(1024).decode()
-`;
-
-interface Setup {
-  /** A fresh temporary folder, removed afterwards. */
-  root: string;
-  /** The server's upload folder. */
-  uploads: string;
-  port: number;
-  stdout(): string;
-}
-
-/** Runs the file server on a fresh temporary folder; it must exit 0 on SIGTERM. */
-async function withServer(
-  args: string[],
-  body: (setup: Setup) => Promise<void>,
-  options: { uploads?: string } = {},
-): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "file_server_" });
-  try {
-    const uploads = `${root}/${options.uploads ?? "uploads"}`;
-    const server = await startExample(
-      "file_server.ts",
-      ["--port", "0", "--dir", uploads, ...args],
-      {
-        // Least privilege: the server reads and writes the temporary folder only.
-        permissions: ["--allow-net", `--allow-read=${root}`, `--allow-write=${root}`],
-      },
-    );
-    let code: number;
-    try {
-      await body({ root, uploads, port: server.port, stdout: server.stdout });
-    } finally {
-      code = await server.stop("SIGTERM");
-    }
-    assertEquals(code, 0, server.stdout());
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
-
-/** Writes `size` random bytes to `path`, a mebibyte at a time. */
-async function randomFile(path: string, size: number): Promise<void> {
-  using file = await Deno.open(path, { write: true, createNew: true });
-  const chunk = new Uint8Array(1024 * 1024);
-  for (let left = size; left > 0; left -= chunk.length) {
-    for (let offset = 0; offset < chunk.length; offset += 65536) {
-      crypto.getRandomValues(chunk.subarray(offset, offset + 65536));
-    }
-    const part = chunk.subarray(0, Math.min(left, chunk.length));
-    for (let written = 0; written < part.length;) {
-      written += await file.write(part.subarray(written));
-    }
-  }
-}
-
-async function listing(folder: string): Promise<string[]> {
-  return (await Array.fromAsync(Deno.readDir(folder))).map((entry) => entry.name).sort();
-}
+const fileClient = await Deno.readTextFile(FILE_CLIENT);
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
-
-/** Polls `condition` until it holds, for at most `seconds`. */
-async function waitUntil(condition: () => boolean, seconds = 10): Promise<void> {
-  for (const end = Date.now() + seconds * 1000; !condition();) {
-    if (Date.now() > end) throw new Error(`Condition not met within ${seconds} s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const MiB = 1024 * 1024;
 
 Deno.test("file server: a 50 MiB file and a small one over one connection, md5 checked (203)", async () => {
   await withServer([], async ({ root, uploads, port }) => {
@@ -117,9 +26,9 @@ Deno.test("file server: a 50 MiB file and a small one over one connection, md5 c
     // The digests the client computed with hashlib, as it sent.
     const bigMd5 = big.match(/^.*big\.bin: 203 ([0-9a-f]{32})$/)?.[1];
     assert(bigMd5, big);
-    assertEquals(small, `${root}/small.txt: 203 ${md5Hex(new TextEncoder().encode("hello\n"))}`);
+    assertEquals(small, `${root}/small.txt: 203 b1946ac92492d2347c6235b4d2611184`);
     assertEquals(await listing(uploads), ["big.bin", "small.txt"]);
-    assertEquals(md5Hex(await Deno.readFile(`${uploads}/big.bin`)), bigMd5);
+    assertEquals(await md5File(`${uploads}/big.bin`), bigMd5);
     assertEquals(await Deno.readTextFile(`${uploads}/small.txt`), "hello\n");
   });
 });
@@ -169,44 +78,11 @@ sock.close()
   }, { uploads: "a/b/uploads" });
 });
 
-Deno.test("file server: an upload over --max-size is refused before a byte is written", async () => {
-  await withServer(["--max-size", "1M"], async ({ uploads, port }) => {
-    const result = await runPython(
-      PUT + `
-sock = connect()
-print(put(sock, "fits.bin", b"a" * 1048576))
-sock.close()
-sock = connect()
-print(put(sock, "too_big.bin", b"b" * 1048577))
-print(repr(sock.recv(1024)))  # then the server closes
-sock.close()
-`,
-      { args: [String(port)] },
-    );
-    assertEquals(result.code, 0, result.stderr);
-    assertEquals(
-      result.stdout,
-      "203\nERROR: file too large: 1048577 bytes exceeds --max-size 1048576\nb''\n",
-    );
-    assertEquals(await listing(uploads), ["fits.bin"]);
-  });
-});
-
 Deno.test("file server: a connection broken mid-file leaves no file behind", async () => {
   await withServer([], async ({ uploads, port, stdout }) => {
     const result = await runPython(
       PUT + `
-import os, time
-
 UPLOADS = sys.argv[2]
-
-def wait_for(condition):
-    for _ in range(1000):  # 10 s at most
-        if condition():
-            return
-        time.sleep(0.01)
-    raise TimeoutError("the server's folder did not change")
-
 header = json.dumps({"action": "put", "filename": "broken.bin", "filesize": 10485760}).encode()
 for reset in (False, True):
     sock = connect()
@@ -232,7 +108,6 @@ Deno.test("file server: --serve-file sends a header and the file; the python cli
   const root = await Deno.makeTempDir({ prefix: "file_server_" });
   try {
     await randomFile(`${root}/served.bin`, 5 * MiB + 7);
-    await Deno.mkdir(`${root}/got`);
     const server = await startExample(
       "file_server.ts",
       ["--port", "0", "--serve-file", `${root}/served.bin`, "--desc", "five random mebibytes"],
@@ -240,17 +115,19 @@ Deno.test("file server: --serve-file sends a header and the file; the python cli
     );
     let code: number;
     try {
+      // The download folder does not exist yet: the client creates it.
       const result = await runPython(fileClient, {
-        args: ["get", "--port", String(server.port), "--dir", `${root}/got`],
+        args: ["get", "--port", String(server.port), "--dir", `${root}/got/here`],
       });
       assertEquals(result.code, 0, result.stderr);
-      const expected = md5Hex(await Deno.readFile(`${root}/served.bin`));
+      const expected = await md5File(`${root}/served.bin`);
       assertEquals(
         result.stdout,
-        `${root}/got/served.bin: ${5 * MiB + 7} bytes, md5 ${expected}\nfive random mebibytes\n`,
+        `${root}/got/here/served.bin: ${5 * MiB + 7} bytes, md5 ${expected}\n` +
+          "five random mebibytes\n",
       );
       assertEquals(
-        await Deno.readFile(`${root}/got/served.bin`),
+        await Deno.readFile(`${root}/got/here/served.bin`),
         await Deno.readFile(`${root}/served.bin`),
       );
     } finally {
@@ -262,7 +139,38 @@ Deno.test("file server: --serve-file sends a header and the file; the python cli
   }
 });
 
-Deno.test("file server: --ack takes a bare JSON header, answers 200, then the bytes", async () => {
+/**
+ * The classic acknowledged client, as the tutorials write it: the JSON
+ * header alone, wait for 200, send the bytes, close. Prints what the server
+ * said, and anything it sent after the bytes (there must be nothing).
+ */
+const CLASSIC_ACK_CLIENT = PUT + `
+for name, size in (("one.bin", 2097152), ("two.txt", 12)):
+    data = os.urandom(size)
+    sock = connect()
+    sock.send(json.dumps({"action": "put", "filename": name, "filesize": size}).encode())
+    print(sock.recv(1024).decode())
+    sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+    print(repr(sock.recv(1024)))  # the server's end of stream: it sent nothing more
+    sock.close()
+    print(hashlib.md5(data).hexdigest())
+`;
+
+Deno.test("file server: --ack speaks the classic protocol: header, 200, the bytes, nothing more", async () => {
+  await withServer(["--ack"], async ({ uploads, port, stdout }) => {
+    const result = await runPython(CLASSIC_ACK_CLIENT, { args: [String(port)] });
+    assertEquals(result.code, 0, result.stderr);
+    const [answer1, after1, md5One, answer2, after2, md5Two] = result.stdout.trimEnd().split("\n");
+    assertEquals([answer1, after1, answer2, after2], ["200", "b''", "200", "b''"]);
+    assertEquals(await listing(uploads), ["one.bin", "two.txt"]);
+    assertEquals(await md5File(`${uploads}/one.bin`), md5One);
+    assertEquals(await md5File(`${uploads}/two.txt`), md5Two);
+    assertMatch(stdout(), new RegExp(`received one\\.bin \\(2097152 bytes, md5 ${md5One}\\)`));
+  });
+});
+
+Deno.test("file server: --ack with the README client; a file over --max-size is refused instead of 200", async () => {
   await withServer(["--ack", "--max-size", "2M"], async ({ root, uploads, port }) => {
     await randomFile(`${root}/one.bin`, 2 * MiB);
     await Deno.writeTextFile(`${root}/two.txt`, "second file\n");
@@ -271,7 +179,7 @@ Deno.test("file server: --ack takes a bare JSON header, answers 200, then the by
       args: ["put", `${root}/one.bin`, `${root}/two.txt`, "--port", String(port), "--ack"],
     });
     assertEquals(ok.code, 0, ok.stderr);
-    assertMatch(ok.stdout, /one\.bin: 203 [0-9a-f]{32}\n.*two\.txt: 203 [0-9a-f]{32}\n$/);
+    assertMatch(ok.stdout, /one\.bin: sent 2097152 bytes, md5 [0-9a-f]{32}\n.*two\.txt: sent 12/);
     assertEquals(await listing(uploads), ["one.bin", "two.txt"]);
     assertEquals(
       await Deno.readFile(`${uploads}/one.bin`),
@@ -281,64 +189,8 @@ Deno.test("file server: --ack takes a bare JSON header, answers 200, then the by
     const refused = await runPython(fileClient, {
       args: ["put", `${root}/three.bin`, "--port", String(port), "--ack"],
     });
-    assertEquals(refused.code, 1, refused.stderr);
-    assertMatch(refused.stdout, /three\.bin: refused: ERROR: file too large: 2097153 bytes/);
+    assertEquals(refused.code, 1);
+    assertMatch(refused.stderr, /three\.bin: refused: ERROR: file too large: 2097153 bytes/);
     assertEquals(await listing(uploads), ["one.bin", "two.txt"]);
-  });
-});
-
-Deno.test("file server: the Deno client mode puts and gets, with a plain progress report", async () => {
-  await withServer([], async ({ root, uploads, port }) => {
-    await randomFile(`${root}/mine.bin`, 3 * MiB);
-    const example = new URL("../../examples/file_server.ts", import.meta.url).pathname;
-    const run = async (args: string[]) => {
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          `--allow-read=${root}`,
-          `--allow-write=${root}`,
-          example,
-          ...args,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const decoder = new TextDecoder();
-      return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-    };
-    const expected = md5Hex(await Deno.readFile(`${root}/mine.bin`));
-    const put = await run(["--client", "put", `${root}/mine.bin`, "--port", String(port)]);
-    assertEquals(put.code, 0, put.stderr);
-    assertEquals(put.stdout, `${root}/mine.bin: 203 (md5 matches) ${expected}\n`);
-    // Not a terminal: progress lines, not a redrawn bar.
-    assertMatch(put.stderr, /mine\.bin +100% +3\.0 MiB \/ 3\.0 MiB +[\d.]+ MiB\/s\n$/);
-    assertEquals(await listing(uploads), ["mine.bin"]);
-
-    const server = await startExample(
-      "file_server.ts",
-      ["--port", "0", "--serve-file", `${uploads}/mine.bin`],
-      { permissions: ["--allow-net", `--allow-read=${root}`] },
-    );
-    let code: number;
-    try {
-      const get = await run([
-        "--client",
-        "get",
-        "--port",
-        String(server.port),
-        "--dir",
-        `${root}/got`,
-      ]);
-      assertEquals(get.code, 0, get.stderr);
-      assertMatch(
-        get.stdout,
-        new RegExp(`^${root}/got/mine\\.bin: ${3 * MiB} bytes, md5 ${expected}\\n`),
-      );
-      assertMatch(get.stderr, /100%/);
-    } finally {
-      code = await server.stop();
-    }
-    assertEquals(code, 0);
   });
 });
