@@ -2,6 +2,7 @@
 // protocol's constants, its header codec, and what a file may be called.
 
 import { JsonHeaderStreamCodec, type StreamRequestHandler } from "../mod.ts";
+import { printable } from "./_printable.ts";
 
 /** Python's `struct.pack('i', n)`: 4 bytes, little-endian, signed (explicitly, on any machine). */
 export const HEADER_LENGTH_FORMAT = "<i";
@@ -34,18 +35,25 @@ export function basename(path: string): string {
 }
 
 /**
- * A name that stays inside the folder: the last path part (after `/` or
- * `\`), without control characters and leading dots, at most 200 bytes.
+ * A name that stays inside the folder and shows as what it is: the last
+ * path part, without control characters, bidi overrides and leading dots,
+ * valid UTF-8, at most 200 bytes (cut between characters, never inside one).
  *
  * @returns The name, or `undefined` when nothing usable is left.
  */
 export function safeName(name: unknown): string | undefined {
   if (typeof name !== "string") return undefined;
-  // deno-lint-ignore no-control-regex
-  let base = basename(name).replace(/[\x00-\x1f\x7f]/g, "").trim();
-  base = base.replace(/^\.+/, "").trim();
-  while (encoder.encode(base).length > MAX_NAME_BYTES) base = base.slice(0, -1);
-  return base === "" ? undefined : base;
+  // TAB is printable, but not in a file name.
+  const base = printable(basename(name)).replaceAll("\t", "").trim().replace(/^\.+/, "").trim();
+  let kept = "";
+  let bytes = 0;
+  for (const character of base) {
+    bytes += encoder.encode(character).length;
+    if (bytes > MAX_NAME_BYTES) break;
+    kept += character;
+  }
+  kept = kept.trim();
+  return kept === "" ? undefined : kept;
 }
 
 /**

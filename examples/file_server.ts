@@ -23,10 +23,11 @@
  *
  * The body streams to `--dir/.NAME.<random>.part` while its MD5 is computed,
  * so a file of any size passes in bounded memory; it takes its name only
- * once complete (and its digest matches), and is removed on a mismatch or a
- * broken connection. Names are cut to a safe basename (`safeName`);
- * `--max-size` and an existing name (unless `--overwrite`) are checked
- * before a byte is written.
+ * once complete (and its digest matches), and is removed on a mismatch, a
+ * broken connection, or a client silent for `--stall-timeout` seconds.
+ * Names are cut to a safe basename (`safeName`); `--max-size` (one file),
+ * `--max-total` (all of `--dir`) and an existing name (unless
+ * `--overwrite`) are checked before a byte is written.
  *
  * Download (`--serve-file PATH`): on connect the server sends
  * `struct.pack('i', len(h))`, h = `{"file_name": NAME, "file_size": N,
@@ -47,6 +48,7 @@ import {
   InvalidLengthError,
   isPeerGone,
   type JsonHeaderStreamFrame,
+  ReadTimeoutError,
   StreamRequestHandler,
   ThreadingTCPServer,
 } from "../mod.ts";
@@ -61,6 +63,7 @@ import {
   MAX_HEADER_BYTES,
   safeName,
 } from "./_file_transfer.ts";
+import { FolderQuota } from "./_folder_quota.ts";
 import { PartFile } from "./_part_file.ts";
 
 const cli = parseCommandLine({
@@ -71,14 +74,17 @@ const cli = parseCommandLine({
   flags: {
     dir: flag.text("DIR", "where uploads go (default uploads)", "uploads"),
     maxSize: flag.bytes("the largest file accepted (default 1G)", 1024 ** 3),
+    maxTotal: flag.bytes("the most --dir may hold in all (default 10G)", 10 * 1024 ** 3),
     overwrite: flag.switch("replace a file of the same name (default: refuse)"),
     ack: flag.switch("the acknowledged protocol: bare JSON header, 200, the bytes"),
+    stallTimeout: flag.seconds("close a client that sends nothing this long (default 30)", 30),
     serveFile: flag.text("PATH", "send this file to each client instead", undefined),
     desc: flag.text("TEXT", "with --serve-file: its description", "a file"),
   },
 });
 
 const decoder = new TextDecoder();
+const quota = new FolderQuota(cli.dir, cli.maxTotal);
 /** A header that breaks the format: the stream is out of step, so the connection closes. */
 const FORMAT_ERRORS = [FrameSyntaxError, InvalidLengthError, FrameTooLongError];
 /** Added to a format error: the likely cause is a client in the other mode. */
@@ -107,6 +113,8 @@ async function refusalFor(header: Record<string, unknown>, name: string | undefi
 /** Receives uploads, one after another, until the client closes. */
 class Upload extends StreamRequestHandler<JsonHeaderStreamFrame> {
   override codec = headerCodec("filesize");
+  // A client that sends nothing for this long, mid-file or between files, is closed.
+  override timeout = cli.stallTimeout;
   peer = "";
 
   override async handle(): Promise<void> {
@@ -117,6 +125,8 @@ class Upload extends StreamRequestHandler<JsonHeaderStreamFrame> {
       if (FORMAT_ERRORS.some((type) => error instanceof type)) {
         // A header that breaks the format: say so, then close (the stream is out of step).
         await this.refuse(`${(error as Error).message} (${MODE_HINT})`);
+      } else if (error instanceof ReadTimeoutError) {
+        console.log(`${this.peer} stalled: nothing for ${cli.stallTimeout} s, closed`);
       } else if (error instanceof IncompleteFrameError || isPeerGone(error)) {
         console.log(`${this.peer} connection lost: ${(error as Error).message}`);
       } else {
@@ -133,6 +143,9 @@ class Upload extends StreamRequestHandler<JsonHeaderStreamFrame> {
     const refusal = await refusalFor(header, name);
     if (refusal !== undefined) return await this.refuse(refusal);
     const size = header.filesize as number;
+    const reservation = await quota.reserve(size);
+    if (typeof reservation === "string") return await this.refuse(reservation);
+    using _reserved = reservation;
     if (cli.ack) await this.wfile.write("200");
     const part = await PartFile.create(cli.dir, name!);
     try {

@@ -78,6 +78,38 @@ sock.close()
   }, { uploads: "a/b/uploads" });
 });
 
+Deno.test("file server: names lose bidi overrides and stay valid UTF-8, cut between characters", async () => {
+  await withServer([], async ({ uploads, port }) => {
+    // json.dumps escapes: \u202e reaches the server as a bidi override, \ud800 as a lone surrogate.
+    const result = await runPython(
+      PUT + `
+sock = connect()
+print(put(sock, "invoice\\u202efdp.exe", b"bidi"))
+print(put(sock, "\\u2066left\\u2069\\u202aright\\u202c", b"isolates"))
+print(put(sock, "lone\\ud800.txt", b"surrogate"))
+print(put(sock, "a" * 198 + "\\u00e9\\u00e9", b"cut"))  # 198 + 2 + 2 bytes: the second e-acute goes
+sock.close()
+`,
+      { args: [String(port)] },
+    );
+    assertEquals(result.code, 0, result.stderr);
+    assertEquals(result.stdout, "203\n203\n203\n203\n");
+    const names = await listing(uploads);
+    assertEquals(names, [
+      `${"a".repeat(198)}\u00e9`,
+      "invoicefdp.exe",
+      "leftright",
+      "lone\ufffd.txt",
+    ]);
+    // Every name is valid UTF-8 of at most 200 bytes.
+    for (const name of names) {
+      const bytes = new TextEncoder().encode(name);
+      assert(bytes.length <= 200, name);
+      assertEquals(new TextDecoder("utf-8", { fatal: true }).decode(bytes), name);
+    }
+  });
+});
+
 Deno.test("file server: a connection broken mid-file leaves no file behind", async () => {
   await withServer([], async ({ uploads, port, stdout }) => {
     const result = await runPython(
