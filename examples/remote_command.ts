@@ -3,10 +3,8 @@
  * line, the server runs it and sends back its output, framed so the client
  * knows where it ends.
  *
- *     deno run --allow-net=127.0.0.1 --allow-run=ls,pwd,whoami,date,echo,uname \
- *         examples/remote_command.ts [--host 127.0.0.1] [--port 9002] [--handshake]
- *         [--allow-commands ls,pwd,whoami,date,echo,uname] [--timeout 5]
- *         [--max-output 65536] [--allow-remote]
+ *     deno run --allow-net=127.0.0.1 --allow-run=ls,pwd,whoami,date,echo,uname --allow-read=. \
+ *         examples/remote_command.ts [--port 9002] [--handshake] [--root .]
  *
  * The reply to each command is `struct.pack('i', n)` (4 bytes, little-endian,
  * signed) then the n bytes of its stdout and stderr, as they came. With
@@ -14,244 +12,155 @@
  * `Ready|<n>`, waits for the client's `Start`, then sends the n bytes.
  * `exit` or the end of the stream ends the session.
  *
+ * A command ends at a newline or, for the classic client that sends it with
+ * one `send()` and no newline, when the client pauses (`CommandReader`):
+ * never at a TCP read's edge, so it never runs in pieces. A command over
+ * 1024 bytes is refused whole.
+ *
  * Unlike the tutorials' `subprocess.Popen(cmd, shell=True)`, no shell runs:
  *
- * - the line is split into an argv array (spaces separate words, `'…'` and
- *   `"…"` group them; there are no escapes);
- * - a line with a shell metacharacter (`; | & $ \` > < ( ) { } [ ] * ? ~ ! #`,
- *   a backslash or a newline) is refused, never run: nothing here would
- *   interpret it, and a client that sends one expects a shell;
- * - the program must be on the allowlist (`--allow-commands`), by bare name;
- *   it may take any arguments, so allow only programs whose every argument
- *   is harmless to you (`date -s` sets the clock when run as root);
- * - each run is killed after `--timeout` seconds, and output past
- *   `--max-output` bytes is cut off (the child is killed too);
+ * - the line is split into an argv array (`'…'` and `"…"` group words); a
+ *   line with a shell metacharacter is refused, never run;
+ * - the program must be allowed (`--allow-commands`), and each argument
+ *   must be a form its rule lists (examples/_command_rules.ts, as sudoers
+ *   does): `date -s` (sets the clock) and `date -f FILE` (reads a file) are
+ *   refused, and `ls` reads only inside `--root`;
+ * - each run is killed after `--timeout` seconds, and stopped once its
+ *   output passes `--max-output` bytes, which the reply says;
  * - anything refused is answered in the same framing with a line starting
  *   `error:`.
  *
  * Give `--allow-run` the same names as `--allow-commands`: then Deno itself
- * refuses anything else, whatever this code does. Binding an address other
- * than loopback needs `--allow-remote`, and prints a warning.
- *
- * A TCP stream has no message boundaries, and this protocol has no framing
- * for commands: each read of up to 1024 bytes is taken as one command, as
- * the classic server's `recv(1024)` does. That works because the client
- * waits for each reply before it sends the next command, and a command line
- * is short. A client that sends two commands without waiting may see them
- * arrive as one (refused, for the newline between them); a command longer
- * than 1024 bytes, or one the network splits, arrives in pieces, each
- * checked and answered as a command of its own. A protocol you design
- * should frame its messages (see examples/sticky_packets.ts).
+ * refuses anything else, whatever this code does. `--allow-read` lets the
+ * server check `ls`'s paths. Binding an address other than loopback needs
+ * `--allow-remote`, and prints a warning.
  *
  * @module
  */
 
 import { formatAddress, pack, StreamRequestHandler, ThreadingTCPServer } from "../mod.ts";
-import { parseFlags, runUntilSignal } from "./_cli.ts";
+import { runBounded } from "./_bounded_run.ts";
+import { fail, flag, parseCommandLine } from "./_cli.ts";
+import { serve } from "./_serve.ts";
+import { checkCommand, COMMAND_RULES, DEFAULT_COMMANDS } from "./_command_rules.ts";
+import { CommandReader } from "./_command_reader.ts";
 
-const flags = parseFlags({
-  handshake: { type: "boolean" },
-  "allow-commands": { type: "string" },
-  timeout: { type: "string" },
-  "max-output": { type: "string" },
-  "allow-remote": { type: "boolean" },
-}, { port: 9002 });
+const cli = parseCommandLine({
+  permissions: "--allow-net=127.0.0.1 --allow-run=ls,pwd,whoami,date,echo,uname --allow-read=.",
+  about: "Runs allowlisted commands (no shell) for its clients and sends back their output.",
+  port: 9002,
+  flags: {
+    handshake: flag.switch("speak Ready|<n>, Start, then the output"),
+    allowCommands: flag.list(
+      "NAME,...",
+      `what may run (default ${DEFAULT_COMMANDS})`,
+      DEFAULT_COMMANDS,
+    ),
+    root: flag.text("DIR", "ls sees only this directory (default .)", "."),
+    timeout: flag.seconds("kill a command after this long (default 5)", 5),
+    maxOutput: flag.bytes("stop a command past this much output (default 64K)", 65536),
+    allowRemote: flag.switch("allow binding an address other than loopback"),
+  },
+});
 
-const allowed = new Set(
-  String(flags.values["allow-commands"] ?? "ls,pwd,whoami,date,echo,uname")
-    .split(",").map((name) => name.trim()).filter((name) => name !== ""),
-);
-const timeoutSeconds = positiveNumber("timeout", flags.values.timeout ?? "5");
-const maxOutput = positiveNumber("max-output", flags.values["max-output"] ?? "65536");
-const handshake = flags.values.handshake === true;
-/** One read takes at most this much, as the classic server's recv(1024). */
+/** The longest command line, as the classic server's recv(1024). */
 const MAX_COMMAND_BYTES = 1024;
-const METACHARACTER = /[;|&$`<>(){}[\]*?~!#\\\n\r]/;
+/** The classic client sends no newline: a command also ends when it pauses this long. */
+const COMMAND_PAUSE_SECONDS = 0.2;
 
-const encoder = new TextEncoder();
+const loopback = cli.host === "localhost" || cli.host === "::1" ||
+  /^127\.\d+\.\d+\.\d+$/.test(cli.host);
+if (!loopback) {
+  if (!cli.allowRemote) {
+    fail(
+      `refusing to bind ${cli.host}: anyone who reaches it can run the allowed commands; ` +
+        `pass --allow-remote to do it anyway`,
+      2,
+    );
+  }
+  console.error(
+    `warning: serving commands on ${cli.host}, reachable from other machines, ` +
+      `without authentication or encryption`,
+  );
+}
+const unknown = cli.allowCommands.filter((name) => !(name in COMMAND_RULES));
+if (unknown.length > 0) {
+  fail(`--allow-commands: no rule for ${unknown.join(", ")} (see examples/_command_rules.ts)`, 2);
+}
+const allowed: ReadonlySet<string> = new Set(cli.allowCommands);
+const root = await Deno.realPath(cli.root).catch((error) =>
+  fail(
+    `--root ${cli.root}: ${error.message} (ls's paths are checked: add --allow-read=${cli.root})`,
+  )
+);
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function positiveNumber(name: string, text: string | boolean): number {
-  const value = Number(text);
-  if (!(value > 0)) {
-    console.error(`--${name} must be a positive number, got ${text}`);
-    Deno.exit(2);
-  }
-  return value;
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
-
-/**
- * Splits a command line into argv, or says why it is refused. Quotes group
- * words; nothing else is special, and metacharacters are refused outright.
- */
-function parseCommand(line: string): { argv: string[] } | { refused: string } {
-  const bad = line.match(METACHARACTER);
-  if (bad) {
-    return { refused: `shell metacharacter ${JSON.stringify(bad[0])} refused (no shell here)` };
-  }
-  const argv: string[] = [];
-  let word = "";
-  let inWord = false;
-  let quote: string | undefined;
-  for (const char of line) {
-    if (quote !== undefined) {
-      if (char === quote) quote = undefined;
-      else word += char;
-    } else if (char === "'" || char === '"') {
-      quote = char;
-      inWord = true;
-    } else if (/\s/.test(char)) {
-      if (inWord) argv.push(word);
-      word = "";
-      inWord = false;
-    } else {
-      word += char;
-      inWord = true;
-    }
-  }
-  if (quote !== undefined) return { refused: `unclosed ${quote} quote` };
-  if (inWord) argv.push(word);
-  if (argv.length === 0) return { refused: "empty command" };
-  if (!allowed.has(argv[0])) {
-    return {
-      refused: `${JSON.stringify(argv[0])} is not allowed (allowed: ${[...allowed].join(", ")})`,
-    };
-  }
-  return { argv };
-}
-
-/** The command line a read holds, or `undefined` when it is not UTF-8. */
-function textOf(bytes: Uint8Array): string | undefined {
-  try {
-    return decoder.decode(bytes).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Runs argv without a shell; returns stdout and stderr in arrival order, bounded. */
-async function run(argv: string[]): Promise<{ output: Uint8Array; summary: string }> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    return { output: encoder.encode(`error: cannot run ${argv[0]}: ${why}\n`), summary: why };
-  }
-  const kill = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let truncated = false;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, timeoutSeconds * 1000);
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    // Read to the end even past the cap, so the pipe never blocks the child before it dies.
-    for await (const chunk of stream) {
-      const room = maxOutput - size;
-      if (room <= 0) continue;
-      chunks.push(chunk.subarray(0, room));
-      size += Math.min(room, chunk.length);
-      if (chunk.length > room) {
-        truncated = true;
-        kill();
-      }
-    }
-  };
-  await Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const status = await child.status;
-  clearTimeout(timer);
-  if (truncated) chunks.push(encoder.encode(`\nerror: output cut off at ${maxOutput} bytes\n`));
-  if (timedOut) chunks.push(encoder.encode(`\nerror: killed after ${timeoutSeconds} s\n`));
-  const output = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    output.set(chunk, offset);
-    offset += chunk.length;
-  }
-  const how = timedOut ? "timed out" : truncated ? "output cut off" : `exit ${status.code}`;
-  return { output, summary: `${how}, ${size} bytes` };
-}
+const encoder = new TextEncoder();
 
 class RemoteCommand extends StreamRequestHandler {
-  // One read is one command, up to MAX_COMMAND_BYTES: the buffer must hold that much.
-  override readBufferSize = MAX_COMMAND_BYTES;
+  peer = "";
+
   override async handle(): Promise<void> {
-    const peer = formatAddress(this.clientAddress);
+    this.peer = formatAddress(this.clientAddress);
+    const commands = new CommandReader(this.rfile, {
+      maxBytes: MAX_COMMAND_BYTES,
+      pauseSeconds: COMMAND_PAUSE_SECONDS,
+    });
     for (;;) {
-      // No framing for commands: one read is one command (see the module doc).
-      const bytes = await this.rfile.read(MAX_COMMAND_BYTES);
-      if (bytes === null) return;
-      const line = textOf(bytes);
-      if (line === "exit") return;
-      const parsed = line === undefined
-        ? { refused: "the command is not UTF-8" }
-        : parseCommand(line);
-      let output: Uint8Array;
-      if ("refused" in parsed) {
-        console.log(
-          `${peer} refused ${
-            line === undefined ? "(not UTF-8)" : JSON.stringify(line)
-          }: ${parsed.refused}`,
-        );
-        output = encoder.encode(`error: ${parsed.refused}\n`);
-      } else {
-        const result = await run(parsed.argv);
-        console.log(`${peer} ran ${JSON.stringify(parsed.argv)}: ${result.summary}`);
-        output = result.output;
-      }
-      if (!(await this.reply(output))) return;
+      const command = await commands.next();
+      if (command === null) return;
+      const output = await this.answer(command);
+      if (output === null) return;
+      if (!(await this.reply(output, commands))) return;
     }
+  }
+
+  /** The output to send for one command; `null` for `exit`. */
+  async answer(command: Uint8Array | { tooLong: number }): Promise<Uint8Array | null> {
+    if ("tooLong" in command) {
+      return this.refuse(`${command.tooLong} bytes`, `longer than ${MAX_COMMAND_BYTES} bytes`);
+    }
+    let line: string;
+    try {
+      line = decoder.decode(command).trim();
+    } catch {
+      return this.refuse("(not UTF-8)", "the command is not UTF-8");
+    }
+    if (line === "exit") return null;
+    const checked = await checkCommand(line, allowed, root);
+    if ("refused" in checked) return this.refuse(JSON.stringify(line), checked.refused);
+    console.log(`${this.peer} running ${JSON.stringify(checked.argv)}`);
+    const result = await runBounded(checked.argv, {
+      timeoutSeconds: cli.timeout,
+      maxOutput: cli.maxOutput,
+      cwd: root,
+    });
+    console.log(`${this.peer} ran ${JSON.stringify(checked.argv)}: ${result.summary}`);
+    return result.output;
+  }
+
+  refuse(what: string, why: string): Uint8Array {
+    console.log(`${this.peer} refused ${what}: ${why}`);
+    return encoder.encode(`error: ${why}\n`);
   }
 
   /** Sends one reply; `false` when the client left during a handshake. */
-  async reply(output: Uint8Array): Promise<boolean> {
-    if (!handshake) {
+  async reply(output: Uint8Array, commands: CommandReader): Promise<boolean> {
+    if (!cli.handshake) {
       await this.wfile.write(pack("<i", output.length));
       await this.wfile.write(output);
       return true;
     }
     await this.wfile.write(`Ready|${output.length}`);
-    const answer = await this.rfile.read();
-    if (answer === null || new TextDecoder().decode(answer).trim() !== "Start") return false;
+    await this.wfile.flush();
+    const answer = await commands.next("Start");
+    if (answer === null || "tooLong" in answer) return false;
+    if (new TextDecoder().decode(answer).trim() !== "Start") return false;
     await this.wfile.write(output);
     return true;
   }
 }
 
-if (!isLoopback(flags.hostname)) {
-  if (flags.values["allow-remote"] !== true) {
-    console.error(
-      `refusing to bind ${flags.hostname}: anyone who reaches it can run the allowed commands; ` +
-        `pass --allow-remote to do it anyway`,
-    );
-    Deno.exit(2);
-  }
-  console.error(
-    `warning: serving commands on ${flags.hostname}, reachable from other machines, ` +
-      `without authentication or encryption`,
-  );
-}
-
-const server = new ThreadingTCPServer(
-  { hostname: flags.hostname, port: flags.port },
-  RemoteCommand,
+await serve(
+  cli,
+  () => new ThreadingTCPServer({ hostname: cli.host, port: cli.port }, RemoteCommand),
 );
-await runUntilSignal(server);
