@@ -27,6 +27,8 @@
  *   refused, and `ls` reads only inside `--root`;
  * - each run is killed after `--timeout` seconds, and stopped once its
  *   output passes `--max-output` bytes, which the reply says;
+ * - at most `--max-running` commands run at once; a client waits up to
+ *   `--queue-wait` seconds for its turn, then is told the server is busy;
  * - anything refused is answered in the same framing with a line starting
  *   `error:`.
  *
@@ -38,6 +40,8 @@
  * @module
  */
 
+import { deadline } from "@std/async/deadline";
+import { Semaphore } from "@std/async/unstable-semaphore";
 import { formatAddress, pack, StreamRequestHandler, ThreadingTCPServer } from "../mod.ts";
 import { runBounded } from "./_bounded_run.ts";
 import { fail, flag, parseCommandLine } from "./_cli.ts";
@@ -59,6 +63,8 @@ const cli = parseCommandLine({
     root: flag.text("DIR", "ls sees only this directory (default .)", "."),
     timeout: flag.seconds("kill a command after this long (default 5)", 5),
     maxOutput: flag.bytes("stop a command past this much output (default 64K)", 65536),
+    maxRunning: flag.integer("N", "commands running at once (default 4)", 4),
+    queueWait: flag.seconds("how long a command waits for its turn (default 10)", 10),
     allowRemote: flag.switch("allow binding an address other than loopback"),
   },
 });
@@ -93,8 +99,21 @@ const root = await Deno.realPath(cli.root).catch((error) =>
     `--root ${cli.root}: ${error.message} (ls's paths are checked: add --allow-read=${cli.root})`,
   )
 );
+const running = new Semaphore(cli.maxRunning);
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
+
+/** A turn to run, or `undefined` when none came within `--queue-wait`. */
+async function turn(): Promise<Disposable | undefined> {
+  const waiting = running.acquire();
+  try {
+    return await deadline(waiting, cli.queueWait * 1000);
+  } catch {
+    // The wait stays queued: give its turn back the moment it comes.
+    waiting.then((slot) => slot[Symbol.dispose]());
+    return undefined;
+  }
+}
 
 class RemoteCommand extends StreamRequestHandler {
   peer = "";
@@ -128,6 +147,11 @@ class RemoteCommand extends StreamRequestHandler {
     if (line === "exit") return null;
     const checked = await checkCommand(line, allowed, root);
     if ("refused" in checked) return this.refuse(JSON.stringify(line), checked.refused);
+    using slot = await turn();
+    if (slot === undefined) {
+      const busy = `--max-running ${cli.maxRunning} commands already running; try again later`;
+      return this.refuse(JSON.stringify(line), `busy: ${busy}`);
+    }
     console.log(`${this.peer} running ${JSON.stringify(checked.argv)}`);
     const result = await runBounded(checked.argv, {
       timeoutSeconds: cli.timeout,

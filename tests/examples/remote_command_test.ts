@@ -262,6 +262,54 @@ Deno.test("remote command: output past --max-output stops the command, and the r
   });
 });
 
+/** Sends one command line over `conn` and reads its framed reply. */
+async function command(conn: Deno.Conn, line: string): Promise<string> {
+  await conn.write(new TextEncoder().encode(`${line}\n`));
+  const size = new DataView((await readExactly(conn, 4)).buffer).getInt32(0, true);
+  return new TextDecoder().decode(await readExactly(conn, size));
+}
+
+async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(n);
+  for (let filled = 0; filled < n;) {
+    const count = await conn.read(bytes.subarray(filled));
+    assert(count !== null, `EOF after ${filled} of ${n} bytes`);
+    filled += count;
+  }
+  return bytes;
+}
+
+Deno.test("remote command: past --max-running, a command waits its turn", async () => {
+  await withServer(["--max-running", "1", "--queue-wait", "20"], async (port, _folder, server) => {
+    using first = await Deno.connect({ hostname: "127.0.0.1", port });
+    using second = await Deno.connect({ hostname: "127.0.0.1", port });
+    const sleeping = command(first, "sleep 0.5");
+    await waitUntil(() => server.stdout().includes('running ["sleep","0.5"]'));
+    assertEquals(await command(second, "echo waited"), "waited\n");
+    assertEquals(await sleeping, "");
+    // One at a time: the echo started only once the sleep had ended.
+    const log = server.stdout();
+    assert(log.indexOf('ran ["sleep","0.5"]') < log.indexOf('running ["echo","waited"]'), log);
+  });
+});
+
+Deno.test("remote command: past --max-running and --queue-wait, a client is told the server is busy", async () => {
+  // The sleep is killed at --timeout 3: the wait of 0.3 s ends well before.
+  const args = ["--max-running", "1", "--queue-wait", "0.3", "--timeout", "3"];
+  await withServer(args, async (port, _folder, server) => {
+    using first = await Deno.connect({ hostname: "127.0.0.1", port });
+    using second = await Deno.connect({ hostname: "127.0.0.1", port });
+    const sleeping = command(first, "sleep 30");
+    await waitUntil(() => server.stdout().includes('running ["sleep","30"]'));
+    assertEquals(
+      await command(second, "echo waited"),
+      "error: busy: --max-running 1 commands already running; try again later\n",
+    );
+    assertEquals(await sleeping, "\nerror: killed after 3 s\n");
+    assert(!server.stdout().includes('running ["echo","waited"]'), server.stdout());
+  });
+});
+
 Deno.test("remote command client: against a server in the other mode, a message and exit 1, not a hang", async () => {
   const cases = [
     { server: ["--handshake"], client: [], message: /the server speaks --handshake/ },
