@@ -4,7 +4,6 @@
 
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 
-import nodeAssert from "node:assert/strict";
 import {
   StreamRequestHandler,
   type TCPBoundAddress,
@@ -582,36 +581,39 @@ Deno.test("settings: static defaults, options, and subclass overrides", async ()
 });
 
 Deno.test("settings refused or invalid throw in the constructor and leave nothing open", () => {
-  const cases: { what: string; options: TLSServerOptions; error: new (...a: never[]) => Error }[] =
-    [
-      {
-        what: "allowReuseAddress false",
-        options: { ...TLS, allowReuseAddress: false },
-        error: TypeError,
-      },
-      {
-        what: "a PROXY protocol header (listenTls handshakes on accept)",
-        options: { ...TLS, proxyProtocol: "v1", trustedProxies: ["127.0.0.1"] } as TLSServerOptions,
-        error: TypeError,
-      },
-      {
-        what: "a cert that is not PEM",
-        options: { ...TLS, cert: "nope" },
-        error: Deno.errors.InvalidData,
-      },
-      {
-        what: "a key that is not PEM",
-        options: { ...TLS, key: "nope" },
-        error: Deno.errors.InvalidData,
-      },
-      {
-        what: "cert and key swapped",
-        options: { cert: KEY, key: CERT },
-        error: Deno.errors.InvalidData,
-      },
-    ];
+  const cases: {
+    what: string;
+    options: TLSServerOptions;
+    error: new (message?: string) => Error;
+  }[] = [
+    {
+      what: "allowReuseAddress false",
+      options: { ...TLS, allowReuseAddress: false },
+      error: TypeError,
+    },
+    {
+      what: "a PROXY protocol header (listenTls handshakes on accept)",
+      options: { ...TLS, proxyProtocol: "v1", trustedProxies: ["127.0.0.1"] } as TLSServerOptions,
+      error: TypeError,
+    },
+    {
+      what: "a cert that is not PEM",
+      options: { ...TLS, cert: "nope" },
+      error: Deno.errors.InvalidData,
+    },
+    {
+      what: "a key that is not PEM",
+      options: { ...TLS, key: "nope" },
+      error: Deno.errors.InvalidData,
+    },
+    {
+      what: "cert and key swapped",
+      options: { cert: KEY, key: CERT },
+      error: Deno.errors.InvalidData,
+    },
+  ];
   for (const { what, options, error } of cases) {
-    nodeAssert.throws(() => new TLSServer(LOCALHOST, Echo, options), error, what);
+    assertThrows(() => new TLSServer(LOCALHOST, Echo, options), error, undefined, what);
   }
 });
 
