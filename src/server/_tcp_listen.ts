@@ -1,10 +1,16 @@
 // Internal: the listen settings TCPServer and TLSServer share (backlog,
-// SO_REUSEADDR, SO_REUSEPORT), resolved and checked in one place.
+// SO_REUSEADDR, SO_REUSEPORT), checked in one place.
 
-import { setting } from "./_settings.ts";
 import { assertUnstableNet } from "./_unstable_net.ts";
 
-/** The listen settings in force; also the shape of a server class's static defaults. */
+/** The listen settings, as static defaults and in force. */
+export const TCP_LISTEN_SETTINGS = [
+  "requestQueueSize",
+  "allowReuseAddress",
+  "allowReusePort",
+] as const;
+
+/** The listen settings in force. */
 export interface TcpListenSettings {
   requestQueueSize: number;
   allowReuseAddress: boolean;
@@ -20,19 +26,15 @@ export interface TcpListenOptions {
 }
 
 /**
- * Resolves each setting (the option when given, else the class default),
- * refuses what Deno cannot honour, and returns the listen options.
+ * Refuses what Deno cannot honour and returns the listen options.
+ *
+ * @throws {TypeError} `allowReuseAddress` is false, or `allowReusePort`
+ * without `--unstable-net`.
  */
-export function tcpListenSettings(
+export function tcpListenOptions(
   address: { hostname?: string; port: number },
-  options: Partial<TcpListenSettings>,
-  defaults: TcpListenSettings,
-): { settings: TcpListenSettings; listenOptions: TcpListenOptions } {
-  const settings = {
-    requestQueueSize: setting(options.requestQueueSize, defaults.requestQueueSize),
-    allowReuseAddress: setting(options.allowReuseAddress, defaults.allowReuseAddress),
-    allowReusePort: setting(options.allowReusePort, defaults.allowReusePort),
-  };
+  settings: TcpListenSettings,
+): TcpListenOptions {
   if (!settings.allowReuseAddress) {
     throw new TypeError(
       "Cannot honour allowReuseAddress false: Deno always sets SO_REUSEADDR on TCP listeners",
@@ -41,12 +43,9 @@ export function tcpListenSettings(
   // Without --unstable-net, Deno exits the process on reusePort instead of throwing.
   if (settings.allowReusePort) assertUnstableNet("allowReusePort (SO_REUSEPORT)");
   return {
-    settings,
-    listenOptions: {
-      hostname: address.hostname ?? "0.0.0.0",
-      port: address.port,
-      tcpBacklog: settings.requestQueueSize,
-      ...(settings.allowReusePort ? { reusePort: true } : {}),
-    },
+    hostname: address.hostname ?? "0.0.0.0",
+    port: address.port,
+    tcpBacklog: settings.requestQueueSize,
+    ...(settings.allowReusePort ? { reusePort: true } : {}),
   };
 }

@@ -9,7 +9,7 @@ import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import type { DatagramRequest } from "../handlers/datagram_request_handler.ts";
 import { BaseServer, type BaseServerOptions } from "./base_server.ts";
 import { DatagramTooLongError } from "./errors.ts";
-import { setting } from "./_settings.ts";
+import { resolveSettings } from "./_settings.ts";
 
 /**
  * What a datagram server does with a datagram larger than `maxPacketSize`:
@@ -52,12 +52,11 @@ export interface DatagramServerOptions<Address extends Deno.Addr>
   maxConcurrentHandlers?: number;
 }
 
+/** The settings every datagram server has; see {@linkcode DatagramServerOptions}. */
+const DATAGRAM_SETTINGS = ["maxPacketSize", "onTooLong", "maxConcurrentHandlers"] as const;
+
 /** The settings in force, resolved and checked before anything is bound. */
-export interface DatagramSettings {
-  maxPacketSize: number;
-  onTooLong: DatagramTooLongPolicy;
-  maxConcurrentHandlers: number;
-}
+export type DatagramSettings = Pick<typeof DatagramServer, typeof DATAGRAM_SETTINGS[number]>;
 
 const POLICIES: readonly DatagramTooLongPolicy[] = ["error", "discard", "truncate"];
 
@@ -65,21 +64,18 @@ const POLICIES: readonly DatagramTooLongPolicy[] = ["error", "discard", "truncat
  * Resolves the datagram settings of a server class and its options, and
  * checks them, so a subclass can refuse bad options before it binds.
  *
- * @param defaults The server class, whose static fields are the defaults.
+ * @param Class The class being constructed (`new.target`), whose static
+ * fields are the defaults.
  * @param options The constructor options.
  * @returns The settings in force.
  * @throws {RangeError} A size or count is not a positive integer, or the
  * policy is unknown.
  */
 export function datagramSettings(
-  defaults: DatagramSettings,
+  Class: DatagramSettings,
   options: Partial<DatagramSettings>,
 ): DatagramSettings {
-  const settings: DatagramSettings = {
-    maxPacketSize: setting(options.maxPacketSize, defaults.maxPacketSize),
-    onTooLong: setting(options.onTooLong, defaults.onTooLong),
-    maxConcurrentHandlers: setting(options.maxConcurrentHandlers, defaults.maxConcurrentHandlers),
-  };
+  const settings = resolveSettings(Class, options, DATAGRAM_SETTINGS);
   for (const name of ["maxPacketSize", "maxConcurrentHandlers"] as const) {
     const value = settings[name];
     if (!Number.isInteger(value) || value < 1) {
@@ -131,11 +127,11 @@ export abstract class DatagramServer<Address extends Deno.Addr>
   static maxConcurrentHandlers: number = 1000;
 
   /** The largest datagram handled, in bytes. */
-  maxPacketSize: number;
+  declare maxPacketSize: number;
   /** What is done with a larger datagram. */
-  onTooLong: DatagramTooLongPolicy;
+  declare onTooLong: DatagramTooLongPolicy;
   /** The most datagrams a threading server handles at once. */
-  maxConcurrentHandlers: number;
+  declare maxConcurrentHandlers: number;
 
   readonly #socket: Deno.DatagramConn;
   /** Reused for every receive; one byte longer than the limit, to see a datagram over it. */
@@ -163,16 +159,14 @@ export abstract class DatagramServer<Address extends Deno.Addr>
   ) {
     let settings: DatagramSettings;
     try {
-      settings = datagramSettings(new.target as unknown as typeof DatagramServer, options);
+      settings = datagramSettings(new.target, options);
     } catch (error) {
       socket.close();
       throw error;
     }
     super(RequestHandlerClass, options);
+    Object.assign(this, settings);
     this.#socket = socket;
-    this.maxPacketSize = settings.maxPacketSize;
-    this.onTooLong = settings.onTooLong;
-    this.maxConcurrentHandlers = settings.maxConcurrentHandlers;
   }
 
   /** The bound address. */

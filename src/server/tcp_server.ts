@@ -5,8 +5,8 @@
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
-import { tcpListenSettings } from "./_tcp_listen.ts";
-import { setting } from "./_settings.ts";
+import { TCP_LISTEN_SETTINGS, tcpListenOptions } from "./_tcp_listen.ts";
+import { resolveSettings } from "./_settings.ts";
 import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
 
 /** Where a TCP server listens. */
@@ -67,6 +67,9 @@ export interface TCPServerOptions extends StreamServerOptions<TCPBoundAddress> {
   keepAlive?: boolean;
 }
 
+/** The settings of TCP servers beyond a stream server's; see {@linkcode TCPServerOptions}. */
+const TCP_SETTINGS = [...TCP_LISTEN_SETTINGS, "noDelay", "keepAlive"] as const;
+
 /**
  * A TCP server that serves one connection at a time: the next client waits
  * in the listen backlog until the current handler returns, as in Python.
@@ -110,15 +113,15 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
   static keepAlive: boolean = false;
 
   /** The listen backlog in force. */
-  readonly requestQueueSize: number;
+  declare readonly requestQueueSize: number;
   /** Whether SO_REUSEADDR is set (always, on Deno). */
-  readonly allowReuseAddress: boolean;
+  declare readonly allowReuseAddress: boolean;
   /** Whether SO_REUSEPORT is set. */
-  readonly allowReusePort: boolean;
+  declare readonly allowReusePort: boolean;
   /** Whether TCP_NODELAY is set on new connections. */
-  noDelay: boolean;
+  declare noDelay: boolean;
   /** Whether SO_KEEPALIVE is set on new connections. */
-  keepAlive: boolean;
+  declare keepAlive: boolean;
 
   /**
    * Binds and listens.
@@ -135,15 +138,10 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
     RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
     options: TCPServerOptions = {},
   ) {
-    const defaults = new.target as unknown as typeof TCPServer;
-    const { settings, listenOptions } = tcpListenSettings(address, options, defaults);
-    const listener = Deno.listen(listenOptions);
+    const settings = resolveSettings(new.target, options, TCP_SETTINGS);
+    const listener = Deno.listen(tcpListenOptions(address, settings));
     super(listener, RequestHandlerClass, options);
-    this.requestQueueSize = settings.requestQueueSize;
-    this.allowReuseAddress = settings.allowReuseAddress;
-    this.allowReusePort = settings.allowReusePort;
-    this.noDelay = setting(options.noDelay, defaults.noDelay);
-    this.keepAlive = setting(options.keepAlive, defaults.keepAlive);
+    Object.assign(this, settings);
   }
 
   /**

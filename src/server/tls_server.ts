@@ -7,8 +7,8 @@
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import { withDeadline } from "../io/_deadline.ts";
 import { RaggedEofTlsConn } from "./_ragged_eof_tls_conn.ts";
-import { tcpListenSettings } from "./_tcp_listen.ts";
-import { setting } from "./_settings.ts";
+import { TCP_LISTEN_SETTINGS, tcpListenOptions } from "./_tcp_listen.ts";
+import { resolveSettings } from "./_settings.ts";
 import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
 import type { TCPAddress, TCPBoundAddress, TCPServerOptions } from "./tcp_server.ts";
 import { TLSHandshakeError } from "./errors.ts";
@@ -69,6 +69,14 @@ export interface TLSServerOptions extends
 // Bounds the close_notify write in shutdownRequest(): unlike a TCP
 // half-close, it waits for a client that does not read.
 const CLOSE_NOTIFY_SECONDS = 1;
+
+/** The settings of TLS servers beyond a stream server's; see {@linkcode TLSServerOptions}. */
+const TLS_SETTINGS = [
+  ...TCP_LISTEN_SETTINGS,
+  "alpnProtocols",
+  "handshakeTimeout",
+  "suppressRaggedEofs",
+] as const;
 
 /**
  * A TLS server that serves one connection at a time, as `TCPServer` does,
@@ -156,17 +164,17 @@ export class TLSServer extends StreamServer<TCPBoundAddress> {
   static suppressRaggedEofs: boolean = true;
 
   /** The listen backlog in force. */
-  readonly requestQueueSize: number;
+  declare readonly requestQueueSize: number;
   /** Whether SO_REUSEADDR is set (always, on Deno). */
-  readonly allowReuseAddress: boolean;
+  declare readonly allowReuseAddress: boolean;
   /** Whether SO_REUSEPORT is set. */
-  readonly allowReusePort: boolean;
+  declare readonly allowReusePort: boolean;
   /** The ALPN protocols offered. */
-  readonly alpnProtocols: readonly string[];
+  declare readonly alpnProtocols: readonly string[];
   /** Seconds a client has to complete the handshake; `null` waits forever. */
-  handshakeTimeout: number | null;
+  declare handshakeTimeout: number | null;
   /** Whether a close without close_notify reads as a normal end of stream. */
-  suppressRaggedEofs: boolean;
+  declare suppressRaggedEofs: boolean;
 
   /** Connections whose handshake completed: only they get a close_notify. */
   readonly #established = new WeakSet<Deno.Conn>();
@@ -187,28 +195,22 @@ export class TLSServer extends StreamServer<TCPBoundAddress> {
     RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
     options: TLSServerOptions,
   ) {
-    const defaults = new.target as unknown as typeof TLSServer;
     const { proxyProtocol } = options as StreamServerOptions<TCPBoundAddress>;
-    if (setting(proxyProtocol, defaults.proxyProtocol) !== undefined) {
+    if (resolveSettings(new.target, { proxyProtocol }, ["proxyProtocol"]).proxyProtocol) {
       throw new TypeError(
         "Cannot read a PROXY protocol header on a TLS server: Deno.listenTls starts the TLS handshake on accept",
       );
     }
-    const { settings, listenOptions } = tcpListenSettings(address, options, defaults);
-    const alpnProtocols = setting(options.alpnProtocols, defaults.alpnProtocols);
+    const settings = resolveSettings(new.target, options, TLS_SETTINGS);
+    const { alpnProtocols } = settings;
     const listener = Deno.listenTls({
-      ...listenOptions,
+      ...tcpListenOptions(address, settings),
       cert: options.cert,
       key: options.key,
       ...(alpnProtocols.length > 0 ? { alpnProtocols: [...alpnProtocols] } : {}),
     });
     super(listener, RequestHandlerClass, options);
-    this.requestQueueSize = settings.requestQueueSize;
-    this.allowReuseAddress = settings.allowReuseAddress;
-    this.allowReusePort = settings.allowReusePort;
-    this.alpnProtocols = alpnProtocols;
-    this.handshakeTimeout = setting(options.handshakeTimeout, defaults.handshakeTimeout);
-    this.suppressRaggedEofs = setting(options.suppressRaggedEofs, defaults.suppressRaggedEofs);
+    Object.assign(this, settings);
   }
 
   /**

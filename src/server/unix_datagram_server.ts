@@ -88,7 +88,7 @@ export class UnixDatagramServer extends DatagramServer<UnixDatagramBoundAddress>
   ) {
     assertUnstableNet(`${new.target.name} (Deno.listenDatagram)`);
     // Refuse bad options before binding, so no socket file is left behind.
-    datagramSettings(new.target as unknown as typeof DatagramServer, options);
+    datagramSettings(new.target, options);
     const socket = bindUnixPath(
       address.path,
       () => Deno.listenDatagram({ transport: "unixpacket", path: address.path }),

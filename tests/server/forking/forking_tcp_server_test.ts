@@ -2,22 +2,29 @@
 // with SO_REUSEPORT. Handlers come from tests/support/forking_handlers.ts,
 // which each worker imports by URL.
 
-import { assert, assertEquals, assertMatch, assertNotEquals, assertNotMatch } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
 import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertIsError,
+  assertMatch,
+  assertNotEquals,
+  assertNotMatch,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
+import {
+  BaseServer,
   ForkingTCPServer,
   type ForkingTCPServerOptions,
   type HandlerModule,
   isPeerGone,
   StreamRequestHandler,
+  ThreadingTCPServer,
   WorkerCrashError,
 } from "@socketserver/core";
-import {
-  assertReusePortBalancing,
-  cloneError,
-  reviveError,
-} from "../../../src/server/forking/_protocol.ts";
+import { cloneError, reviveError } from "../../../src/server/forking/_protocol.ts";
+import { assertReusePortBalancing } from "../../../src/server/forking/_preflight.ts";
 import { exchange } from "../../support/clients.ts";
 import { assertExampleRefuses, startExample } from "../../support/example_process.ts";
 
@@ -357,13 +364,21 @@ Deno.test("ForkingTCPServer: onListen, signal and finished", async () => {
   await server.finished;
 });
 
+Deno.test("ForkingTCPServer: is a BaseServer (a ThreadingTCPServer); handleRequest() says to call serveForever()", async () => {
+  await using server = new ForkingTCPServer(LOCALHOST, ECHO, { workers: 1 });
+  assertInstanceOf(server, BaseServer);
+  assertInstanceOf(server, ThreadingTCPServer);
+  const error = await assertRejects(() => server.handleRequest(), TypeError);
+  assertMatch(error.message, /workers serve; call serveForever\(\)/);
+});
+
 Deno.test("ForkingTCPServer: closing before serving, and a second serveForever()", async () => {
   const idle = new ForkingTCPServer(LOCALHOST, ECHO, { workers: 1 });
   await idle.serverClose();
   await idle.finished;
   await using server = new ForkingTCPServer(LOCALHOST, ECHO, { workers: 1 });
   const serving = server.serveForever();
-  await nodeAssert.rejects(server.serveForever(), /already running/);
+  await assertRejects(() => server.serveForever(), Error, "already running");
   await server.shutdown();
   await serving;
 });
@@ -405,22 +420,16 @@ const refusals: { name: string; make: () => unknown; error: RegExp; type: ErrorC
 
 for (const c of refusals) {
   Deno.test(`ForkingTCPServer: ${c.name} is refused in the constructor`, () => {
-    nodeAssert.throws(c.make, (error: unknown) => {
-      assert(error instanceof c.type, String(error));
-      assertMatch((error as Error).message, c.error);
-      return true;
-    });
+    const error = assertThrows(c.make);
+    assertIsError(error, c.type);
+    assertMatch(error.message, c.error);
   });
 }
 
 Deno.test("ForkingTCPServer: a missing export fails serveForever() with a TypeError", async () => {
   await using server = new ForkingTCPServer(LOCALHOST, { module: HANDLERS, export: "Nope" });
-  await nodeAssert.rejects(
-    server.serveForever(),
-    (error: unknown) =>
-      error instanceof TypeError &&
-      /no class exported as "Nope".*Commands, Echo/.test(error.message),
-  );
+  const error = await assertRejects(() => server.serveForever(), TypeError);
+  assertMatch(error.message, /no class exported as "Nope".*Commands, Echo/);
   assertEquals(server.listeningWorkers, 0);
 });
 
@@ -467,11 +476,8 @@ for (const c of revivals) {
 }
 
 Deno.test("ForkingTCPServer: refused where Deno ignores reusePort (not Linux)", () => {
-  nodeAssert.throws(
-    () => assertReusePortBalancing("darwin"),
-    (error: unknown) =>
-      error instanceof Deno.errors.NotSupported && /on darwin.*Linux only/.test(error.message),
-  );
+  const error = assertThrows(() => assertReusePortBalancing("darwin"), Deno.errors.NotSupported);
+  assertMatch(error.message, /on darwin.*Linux only/);
   assertReusePortBalancing("linux");
 });
 
