@@ -100,6 +100,17 @@ export class UnixDatagramServer extends DatagramServer<UnixDatagramBoundAddress>
     this.#ino = socketFileInode(address.path);
   }
 
+  /**
+   * Always `true`: the kernel vouches for a Unix socket's path, which no
+   * sender can forge, so replies are not limited (see `DatagramServer`).
+   *
+   * @param _peer The peer's address.
+   * @returns `true`.
+   */
+  override verifyPeer(_peer: Deno.Addr): boolean {
+    return true;
+  }
+
   /** Closes the socket, then removes the socket file it created. */
   protected override async afterDrain(): Promise<void> {
     await super.afterDrain();
