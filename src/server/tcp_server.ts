@@ -5,8 +5,8 @@
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
-import { TCP_LISTEN_SETTINGS, tcpListenOptions } from "./_tcp_listen.ts";
 import { resolveSettings } from "./_settings.ts";
+import { assertUnstableNet } from "./_unstable_net.ts";
 import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
 
 /** Where a TCP server listens. */
@@ -68,7 +68,13 @@ export interface TCPServerOptions extends StreamServerOptions<TCPBoundAddress> {
 }
 
 /** The settings of TCP servers beyond a stream server's; see {@linkcode TCPServerOptions}. */
-const TCP_SETTINGS = [...TCP_LISTEN_SETTINGS, "noDelay", "keepAlive"] as const;
+const TCP_SETTINGS = [
+  "requestQueueSize",
+  "allowReuseAddress",
+  "allowReusePort",
+  "noDelay",
+  "keepAlive",
+] as const;
 
 /**
  * A TCP server that serves one connection at a time: the next client waits
@@ -202,4 +208,29 @@ export class ThreadingTCPServer extends TCPServer {
   protected override get concurrencyLimit(): number {
     return this.maxConnections;
   }
+}
+
+/**
+ * Refuses what Deno cannot honour and returns what `Deno.listen` takes.
+ *
+ * @throws {TypeError} `allowReuseAddress` is false, or `allowReusePort`
+ * without `--unstable-net`.
+ */
+function tcpListenOptions(
+  address: TCPAddress,
+  settings: Pick<TCPServer, "requestQueueSize" | "allowReuseAddress" | "allowReusePort">,
+): Deno.TcpListenOptions & { reusePort?: boolean } {
+  if (!settings.allowReuseAddress) {
+    throw new TypeError(
+      "Cannot honour allowReuseAddress false: Deno always sets SO_REUSEADDR on TCP listeners",
+    );
+  }
+  // Without --unstable-net, Deno exits the process on reusePort instead of throwing.
+  if (settings.allowReusePort) assertUnstableNet("allowReusePort (SO_REUSEPORT)");
+  return {
+    hostname: address.hostname ?? "0.0.0.0",
+    port: address.port,
+    tcpBacklog: settings.requestQueueSize,
+    ...(settings.allowReusePort ? { reusePort: true } : {}),
+  };
 }

@@ -335,6 +335,43 @@ Deno.test("ForkingTCPServer: stats are summed across workers; handler errors rea
   });
 });
 
+Deno.test("ForkingTCPServer: the default handleError prints a worker's error and a crash with their stacks", async () => {
+  const calls: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => calls.push(args.join(" "));
+  try {
+    await using server = new ForkingTCPServer(LOCALHOST, COMMANDS, {
+      workers: 2,
+      restartDelay: 0.01,
+    });
+    const serving = server.serveForever();
+    await waitFor("every worker to listen", () => server.listeningWorkers === 2);
+    const [, client] = await connectToNewWorker(server.address, new Map());
+    using _ = client;
+    assertEquals(await askOnce(server.address, "fail"), null);
+    await waitFor("the handler's error", () => calls.length === 1);
+    assertEquals(await client.ask("crash"), "crashing");
+    await waitFor("the crash", () => calls.length === 2);
+    await server.shutdown();
+    await serving;
+  } finally {
+    console.error = original;
+  }
+  // One block per error: the header, then the stack the worker sent.
+  const [failed, crashed] = calls.map((call) => call.split("\n"));
+  assertMatch(
+    failed[0],
+    /^ForkingTCPServer: error handling a request from 127\.0\.0\.1:\d+: RangeError: fail requested$/,
+  );
+  assertMatch(failed[1], /^ {4}at Commands\.handle .*forking_handlers\.ts/);
+  assertMatch(
+    crashed[0],
+    /^ForkingTCPServer: error: WorkerCrashError: Worker [01] crashed, restarting it in 0\.01 s: Error: crash requested$/,
+  );
+  assert(crashed.includes("Caused by: Error: crash requested"), crashed.join("\n"));
+  assert(crashed.some((line) => /^ {4}at .*forking_handlers\.ts/.test(line)), crashed.join("\n"));
+});
+
 Deno.test("ForkingTCPServer: a handler's server.shutdown() in a worker stops the whole pool", async () => {
   await using server = new RecordingServer(LOCALHOST, COMMANDS, { workers: 2 });
   const serving = server.serveForever();
