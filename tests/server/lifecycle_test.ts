@@ -2,6 +2,7 @@
 // Lib/test/test_socketserver.py that apply here, plus what we promise beyond
 // Python (shutdown from a handler, drain with a deadline, AbortSignal).
 
+import { delay } from "@std/async";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
   type AnyServer,
@@ -305,11 +306,11 @@ Deno.test("TCPServer serves one connection at a time: the next waits in the back
   await first.write(new TextEncoder().encode("first\n"));
   const second = await Deno.connect(server.address); // Accepted by the kernel, not served yet.
   await second.write(new TextEncoder().encode("second\n"));
-  while (events.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (events.length === 0) await delay(5);
   assertEquals(events, ["start first"]);
   first.close();
   second.close();
-  while (events.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (events.length < 4) await delay(5);
   assertEquals(events, ["start first", "end first", "start second", "end second"]);
   await server.shutdown();
   await serving;

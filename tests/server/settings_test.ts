@@ -218,3 +218,12 @@ Deno.test("UnixStreamServer never removes a live server's socket or a regular fi
   await first.serverClose();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("server.socket is the listener (Python's server.socket); closing it ends serveForever", async () => {
+  await using server = new ThreadingTCPServer(LOCALHOST, Echo);
+  assertEquals(server.socket.addr, server.address);
+  const serving = server.serveForever();
+  assertEquals(await exchange(server.address, "via socket"), "via socket");
+  server.socket.close();
+  await serving;
+});

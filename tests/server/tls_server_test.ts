@@ -2,6 +2,7 @@
 // and python3's ssl module as peers. The certificate is made with the openssl
 // CLI once for this module and removed when the module unloads.
 
+import { delay } from "@std/async";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 
 import {
@@ -12,7 +13,7 @@ import {
   TLSServer,
   type TLSServerOptions,
 } from "@socketserver/core";
-import { readToEnd } from "../support/clients.ts";
+import { readToEnd, within } from "../support/clients.ts";
 import { startExample } from "../support/example_process.ts";
 import { runPython } from "../support/python.ts";
 
@@ -78,19 +79,6 @@ class ReportAlpn extends StreamRequestHandler {
   }
 }
 
-/** Fails when `promise` takes longer than 20 s, so no test waits forever. */
-async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what}`)), 20_000);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** A server kind with handleError recorded instead of printed. */
 function recording(Base: typeof TLSServer) {
   return class Recording extends Base {
@@ -111,7 +99,7 @@ function recording(Base: typeof TLSServer) {
       if (index < this.reported.length) return Promise.resolve(this.reported[index]);
       const { promise, resolve } = Promise.withResolvers<unknown>();
       this.#waiters.push({ index, resolve });
-      return bounded(promise, `error #${index}`);
+      return within(promise, 20, `error #${index}`);
     }
   };
 }
@@ -357,7 +345,7 @@ Deno.test("ThreadingTLSServer: a silent client does not block others and is give
   assertEquals(error.clientAddress, silent.localAddr);
   // Its slot is freed: nothing runs once its request has ended.
   for (let i = 0; i < 500 && server.activeRequests > 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await delay(10);
   }
   assertEquals(server.activeRequests, 0);
   await server.shutdown();
@@ -398,7 +386,7 @@ sys.stdin.read()
     // Every timed-out socket is closed at once, though its client still holds
     // its end open (Deno.listenTls kept each one until the client sent or closed).
     for (let i = 0; i < 500 && (server.activeRequests > 0 || openFds() > baseline); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await delay(10);
     }
     assertEquals(openFds(), baseline);
     assertEquals(server.activeRequests, 0);
@@ -548,7 +536,7 @@ Deno.test("past drainTimeout, serverClose closes an idle TLS client and a silent
   await entered.promise;
   using _silent = await Deno.connect(server.address);
   for (let i = 0; i < 500 && server.activeRequests < 2; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await delay(10);
   }
   assertEquals(server.activeRequests, 2);
   await server.shutdown();

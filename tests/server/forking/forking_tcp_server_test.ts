@@ -2,6 +2,7 @@
 // with SO_REUSEPORT. Handlers come from tests/support/forking_handlers.ts,
 // which each worker imports by URL.
 
+import { delay } from "@std/async";
 import {
   assert,
   assertEquals,
@@ -52,7 +53,7 @@ async function waitFor(what: string, condition: () => boolean, seconds = 20): Pr
   const deadline = Date.now() + seconds * 1000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await delay(10);
   }
 }
 
@@ -201,7 +202,7 @@ Deno.test("ForkingTCPServer: shutdown stops every worker accepting and drains in
     for (let tries = 0; tries < 500 && !refused; tries++) {
       try {
         (await Deno.connect(server.address)).close();
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await delay(10);
       } catch (error) {
         refused = error instanceof Deno.errors.ConnectionRefused;
       }
