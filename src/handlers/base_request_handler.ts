@@ -12,6 +12,13 @@
 export interface HandlerServer {
   /** Stops the server from accepting; safe to call from a handler. */
   shutdown(): Promise<void>;
+  /**
+   * Aborted once the server stops taking requests and drains: a handler
+   * waiting for more input should return (finishing what it has started),
+   * as an idle keep-alive connection is closed on a graceful stop. Every
+   * server here has it; a custom server may leave it out.
+   */
+  readonly draining?: AbortSignal;
 }
 
 /**

@@ -222,15 +222,11 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * @example A malformed header is a typed error
  * ```ts
  * import { parseProxyHeader, ProxyProtocolError } from "@socketserver/core";
- * import { assert, assertEquals } from "@std/assert";
- * import nodeAssert from "node:assert/strict";
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const bad = new TextEncoder().encode("PROXY TCP4 192.0.2.1 198.51.100.2 99999 ");
- * nodeAssert.throws(() => parseProxyHeader(bad), (error) => {
- *   assert(error instanceof ProxyProtocolError);
- *   assertEquals(error.offset, 34);
- *   return true;
- * });
+ * const error = assertThrows(() => parseProxyHeader(bad), ProxyProtocolError);
+ * assertEquals(error.offset, 34);
  * ```
  *
  * @param bytes The bytes received so far, from the connection's first byte.

@@ -7,7 +7,8 @@
 import type { HandlerServer, RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import { isPeerGone } from "../io/is_peer_gone.ts";
 import { formatAddress } from "./format_address.ts";
-import { setting } from "./_settings.ts";
+import { formatErrorReport } from "./_error_report.ts";
+import { resolveSettings } from "./_settings.ts";
 
 /** Options every server accepts. Each overrides the static default of the same name. */
 export interface BaseServerOptions<ServerAddress> {
@@ -33,6 +34,15 @@ export interface BaseServerOptions<ServerAddress> {
    */
   drainTimeout?: number;
   /**
+   * Seconds between `serviceActions()` calls while `serveForever()` waits
+   * for a request (Python's `serve_forever(poll_interval)`). Only paces
+   * `serviceActions()`, and only when a subclass overrides it: shutdown
+   * never waits for it.
+   *
+   * @default {0.5}
+   */
+  pollInterval?: number;
+  /**
    * Aborting it shuts the server down and closes it, as `Deno.serve` does.
    *
    * @default {undefined}
@@ -56,6 +66,9 @@ export interface ServerStats {
   errors: number;
 }
 
+/** The settings every server has; see {@linkcode BaseServerOptions}. */
+const BASE_SETTINGS = ["timeout", "blockOnClose", "drainTimeout", "pollInterval"] as const;
+
 const TIMED_OUT = Symbol("timed out");
 // After the drain deadline connections are closed; handlers get this long to notice.
 const FORCED_CLOSE_GRACE_SECONDS = 1;
@@ -71,18 +84,21 @@ const ACCEPT_ERROR_PAUSE_MS = 100;
  * finishRequest -> shutdownRequest -> closeRequest`.
  *
  * **For callers**: `serveForever()`, `handleRequest()`, `shutdown()`,
- * `serverClose()`, `finished`, `address`, `await using`.
+ * `serverClose()`, `finished`, `draining`, `address`, `activeRequests`,
+ * `stats`, `await using`.
  *
  * **May be overridden**: `prepareRequest()`, `verifyRequest()`, `processRequest()`,
  * `finishRequest()`, `shutdownRequest()`, `closeRequest()`, `handleError()`,
  * `handleTimeout()`, `serviceActions()`.
  *
  * **For subclasses** (new server kinds): `getRequest()`, `closeSocket()`,
- * `afterDrain()`, `concurrencyLimit`.
+ * `afterDrain()`, `reportError()`, `concurrencyLimit`.
  *
  * Better than Python's: `shutdown()` wakes the loop at once (no polling),
  * is safe from a handler and before `serveForever()` starts; finished
- * requests are not retained; `serverClose()` drains with a deadline.
+ * requests are not retained; `serverClose()` drains with a deadline, and
+ * `draining` tells handlers to wind down (an idle keep-alive connection
+ * can end at once, as nginx closes them on a graceful stop).
  *
  * Settings are static fields (Python's class attributes: override them in a
  * subclass with `static override timeout = 5`) and constructor options (per
@@ -120,21 +136,27 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   static blockOnClose: boolean = true;
   /** Default for {@linkcode BaseServerOptions.drainTimeout}. */
   static drainTimeout: number = 30;
+  /** Default for {@linkcode BaseServerOptions.pollInterval}. */
+  static pollInterval: number = 0.5;
 
   /** Seconds `handleRequest()` waits; `null` waits forever. */
-  timeout: number | null;
+  declare timeout: number | null;
   /** Whether `serverClose()` waits for running handlers. */
-  blockOnClose: boolean;
+  declare blockOnClose: boolean;
   /** Seconds `serverClose()` lets running handlers finish. */
-  drainTimeout: number;
+  declare drainTimeout: number;
+  /** Seconds between `serviceActions()` calls while no request comes. */
+  declare pollInterval: number;
   /** The handler class; a new instance serves each request. */
-  readonly RequestHandlerClass: RequestHandlerClass<Request, ClientAddress>;
+  RequestHandlerClass: RequestHandlerClass<Request, ClientAddress>;
 
   readonly #onListen: ((address: ServerAddress) => void) | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => void this[Symbol.asyncDispose]();
   #listening = false;
   #shutdownRequested = false;
+  /** Aborted with the shutdown: handlers read it as `this.server.draining`. */
+  readonly #draining = new AbortController();
   /** Resolvers of the waits in progress; called on every state change. */
   readonly #wakers = new Set<(changed: boolean) => void>();
   #serving: Promise<void> | undefined;
@@ -161,11 +183,8 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
     RequestHandlerClass: RequestHandlerClass<Request, ClientAddress>,
     options: BaseServerOptions<ServerAddress> = {},
   ) {
-    const defaults = new.target as unknown as typeof BaseServer;
+    Object.assign(this, resolveSettings(new.target, options, BASE_SETTINGS));
     this.RequestHandlerClass = RequestHandlerClass;
-    this.timeout = setting(options.timeout, defaults.timeout);
-    this.blockOnClose = setting(options.blockOnClose, defaults.blockOnClose);
-    this.drainTimeout = setting(options.drainTimeout, defaults.drainTimeout);
     this.#onListen = options.onListen;
     this.#signal = options.signal;
     if (this.#signal?.aborted) this.#requestShutdown();
@@ -182,6 +201,46 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
    */
   get finished(): Promise<void> {
     return this.#finished.promise;
+  }
+
+  /**
+   * Aborted once the server stops taking requests (`shutdown()`,
+   * `serverClose()` or the `signal`), before the drain: running handlers
+   * should finish what they are doing and return, rather than wait for
+   * more. A handler reads it as `this.server.draining`; the stream handler's
+   * reader ends a wait for the next frame at once when it aborts, so idle
+   * keep-alive connections close while busy ones finish (within
+   * `drainTimeout`).
+   *
+   * @example An idle handler returns as soon as the server drains
+   * ```ts
+   * import { BaseRequestHandler, ThreadingTCPServer } from "@socketserver/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * class WaitForDrain extends BaseRequestHandler {
+   *   override async handle() {
+   *     const { promise, resolve } = Promise.withResolvers<void>();
+   *     this.server.draining?.addEventListener("abort", () => resolve(), { once: true });
+   *     await this.request.write(new TextEncoder().encode("waiting\n"));
+   *     await promise;
+   *   }
+   * }
+   *
+   * const server = new ThreadingTCPServer({ hostname: "127.0.0.1", port: 0 }, WaitForDrain);
+   * const serving = server.serveForever();
+   * using conn = await Deno.connect(server.address);
+   * await conn.read(new Uint8Array(8));
+   * assertEquals(server.draining.aborted, false);
+   * await server.shutdown();
+   * await serving;
+   * await server.serverClose(); // returns at once: the handler saw the signal
+   * assertEquals(server.activeRequests, 0);
+   * ```
+   *
+   * @returns The signal.
+   */
+  get draining(): AbortSignal {
+    return this.#draining.signal;
   }
 
   /**
@@ -307,7 +366,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
     try {
       await this.finishRequest(request, clientAddress);
     } catch (error) {
-      await this.#report(error, request, clientAddress);
+      await this.reportError(error, request, clientAddress);
     } finally {
       await this.shutdownRequest(request);
     }
@@ -347,9 +406,11 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   closeRequest(_request: Request): void {}
 
   /**
-   * Reports an error raised while serving a request. The default writes one
-   * line to stderr and the server keeps serving; rethrow to stop the server
-   * (`serveForever()` then rejects with the error).
+   * Reports an error raised while serving a request. The default prints it
+   * to stderr as Python prints a traceback, one block per error: a line
+   * naming the server, the client and the error, then its stack and its
+   * causes. The server keeps serving; rethrow to stop it (`serveForever()`
+   * then rejects with the error).
    *
    * @param error What was thrown.
    * @param _request The request, or `null` for an error accepting one.
@@ -363,14 +424,19 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
     const where = clientAddress === null
       ? "accepting a request"
       : `handling a request from ${formatAddress(clientAddress as Deno.Addr)}`;
-    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    console.error(`${this.constructor.name}: error ${where}: ${what}`);
+    console.error(formatErrorReport(`${this.constructor.name}: error ${where}`, error));
   }
 
   /** Called by `handleRequest()` when `timeout` passed with no request. Default: nothing. */
   handleTimeout(): void | Promise<void> {}
 
-  /** Called after each request is started by `serveForever()`. Default: nothing. */
+  /**
+   * Periodic work in the `serveForever()` loop (Python's `service_actions`):
+   * called after each request is started (after it is served, on a
+   * sequential server) and every `pollInterval` seconds while no request
+   * comes. The timer runs only when this method is overridden. Default:
+   * nothing.
+   */
   serviceActions(): void | Promise<void> {}
 
   /**
@@ -391,6 +457,31 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   protected afterDrain(): void | Promise<void> {}
 
   /**
+   * Hands an error raised outside a request's own task (a worker's, in a
+   * pool) to `handleError()`, counted in `stats.errors`, as the server's
+   * own errors are; what `handleError()` rethrows stops the server.
+   *
+   * @param error What was thrown.
+   * @param request The request, or `null`.
+   * @param clientAddress The peer's address, or `null`.
+   */
+  protected async reportError(
+    error: unknown,
+    request: Request | null,
+    clientAddress: ClientAddress | null,
+  ): Promise<void> {
+    // After a forced close, handlers fail on their closed connections: expected, not news.
+    if (this.#forceClosed && isPeerGone(error)) return;
+    this.#errors++;
+    try {
+      await this.handleError(error, request, clientAddress);
+    } catch (fatal) {
+      this.#fatal ??= { error: fatal };
+      this.#requestShutdown();
+    }
+  }
+
+  /**
    * How many requests may run at once: 1 serves them one after another (the
    * next waits, as in Python); threading servers return their limit.
    *
@@ -403,16 +494,23 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   async #serve(): Promise<void> {
     this.#announce();
     while (!this.#shutdownRequested) {
-      const next = await this.#nextRequest(null);
-      if (next === null || next === TIMED_OUT) break;
-      this.#handle(next[0], next[1]);
-      // A sequential server waits here for the request to finish (as Python
-      // does, before serviceActions), a threading one only at its limit; a
-      // handler that calls shutdown() ends the wait, so it never waits on itself.
-      await this.#waitForSlot();
+      const next = await this.#nextRequest(this.#servicePeriod());
+      if (next === null) break;
+      if (next !== TIMED_OUT) {
+        this.#handle(next[0], next[1]);
+        // A sequential server waits here for the request to finish (as Python
+        // does, before serviceActions), a threading one only at its limit; a
+        // handler that calls shutdown() ends the wait, so it never waits on itself.
+        await this.#waitForSlot();
+      }
       await this.serviceActions();
     }
     this.#throwIfFatal();
+  }
+
+  /** `pollInterval` when `serviceActions()` is overridden; `null` (no timer) otherwise. */
+  #servicePeriod(): number | null {
+    return this.serviceActions === BaseServer.prototype.serviceActions ? null : this.pollInterval;
   }
 
   #announce(): void {
@@ -438,7 +536,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
       this.#arrived = undefined;
       if (arrived !== undefined && "next" in arrived) return arrived.next;
       if (arrived !== undefined) {
-        await this.#report(arrived.error, null, null);
+        await this.reportError(arrived.error, null, null);
         // Not a spin when accept keeps failing (EMFILE): pause, waking early on shutdown.
         await this.#stateChange(ACCEPT_ERROR_PAUSE_MS / 1000);
         continue;
@@ -505,33 +603,16 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
         [request, clientAddress] = await this.prepareRequest(accepted, acceptedAddress);
         verified = await this.verifyRequest(request, clientAddress);
       } catch (error) {
-        await this.#report(error, request, clientAddress);
+        await this.reportError(error, request, clientAddress);
       }
       if (verified) await this.processRequest(request, clientAddress);
       else await this.shutdownRequest(request);
     } catch (error) {
       // An overridden processRequest or shutdownRequest may throw too: contained likewise.
-      await this.#report(error, request, clientAddress);
+      await this.reportError(error, request, clientAddress);
     } finally {
       this.#active.delete(accepted);
       this.#wakeAll();
-    }
-  }
-
-  /** Hands an error to `handleError()`; what it rethrows stops the server. */
-  async #report(
-    error: unknown,
-    request: Request | null,
-    clientAddress: ClientAddress | null,
-  ): Promise<void> {
-    // After a forced close, handlers fail on their closed connections: expected, not news.
-    if (this.#forceClosed && isPeerGone(error)) return;
-    this.#errors++;
-    try {
-      await this.handleError(error, request, clientAddress);
-    } catch (fatal) {
-      this.#fatal ??= { error: fatal };
-      this.#requestShutdown();
     }
   }
 
@@ -542,6 +623,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
   #requestShutdown(): void {
     if (this.#shutdownRequested) return;
     this.#shutdownRequested = true;
+    this.#draining.abort();
     this.#wakeAll();
   }
 
@@ -584,3 +666,47 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
 }
 
 function noop(): void {}
+
+/**
+ * Any server of this package as a program that runs it sees it: the
+ * lifecycle, without the request types (a `TCPServer`, a `UDPServer` and a
+ * `ForkingTCPServer` all fit). `BaseServer<unknown, …>` does not: its
+ * `RequestHandlerClass` ties it to its request type.
+ *
+ * @example Run any server until SIGINT, saying how long the drain may take
+ * ```ts ignore
+ * import type { AnyServer } from "@socketserver/core";
+ *
+ * export async function runUntilSignal(server: AnyServer): Promise<void> {
+ *   const stop = () => {
+ *     console.error(
+ *       `draining ${server.activeRequests} connections for up to ${server.drainTimeout} s`,
+ *     );
+ *     void server.shutdown();
+ *   };
+ *   Deno.addSignalListener("SIGINT", stop);
+ *   try {
+ *     await server.serveForever();
+ *   } finally {
+ *     await server.serverClose();
+ *     Deno.removeSignalListener("SIGINT", stop);
+ *   }
+ * }
+ * ```
+ */
+export type AnyServer = Pick<
+  BaseServer<unknown, unknown, Deno.Addr>,
+  | "address"
+  | "serveForever"
+  | "handleRequest"
+  | "shutdown"
+  | "serverClose"
+  | "finished"
+  | "draining"
+  | "activeRequests"
+  | "stats"
+  | "timeout"
+  | "blockOnClose"
+  | "drainTimeout"
+  | typeof Symbol.asyncDispose
+>;

@@ -8,8 +8,11 @@
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import type { DatagramRequest } from "../handlers/datagram_request_handler.ts";
 import { BaseServer, type BaseServerOptions } from "./base_server.ts";
-import { DatagramTooLongError } from "./errors.ts";
-import { setting } from "./_settings.ts";
+import { AmplificationLimitError, DatagramTooLongError, ReflectedReplyError } from "./errors.ts";
+import { formatAddress } from "./format_address.ts";
+import { GuardedSocket, type SendCheck } from "./_guarded_socket.ts";
+import { isLoopback, ReplyGuard } from "./_reply_guard.ts";
+import { resolveSettings } from "./_settings.ts";
 
 /**
  * What a datagram server does with a datagram larger than `maxPacketSize`:
@@ -50,14 +53,29 @@ export interface DatagramServerOptions<Address extends Deno.Addr>
    * @default {1000}
    */
   maxConcurrentHandlers?: number;
+  /**
+   * The most bytes a reply may send an unverified peer (see
+   * `verifyPeer()`) per byte received from it, counted per peer address:
+   * QUIC's limit before an address is validated. A forged source address
+   * then gets at most this many times what the forger sent; a reply over
+   * it is dropped (its send resolves with 0) and reported as an
+   * {@linkcode AmplificationLimitError}. `Infinity` turns the limit off.
+   *
+   * @default {3}
+   */
+  amplificationFactor?: number;
 }
 
+/** The settings every datagram server has; see {@linkcode DatagramServerOptions}. */
+const DATAGRAM_SETTINGS = [
+  "maxPacketSize",
+  "onTooLong",
+  "maxConcurrentHandlers",
+  "amplificationFactor",
+] as const;
+
 /** The settings in force, resolved and checked before anything is bound. */
-export interface DatagramSettings {
-  maxPacketSize: number;
-  onTooLong: DatagramTooLongPolicy;
-  maxConcurrentHandlers: number;
-}
+export type DatagramSettings = Pick<typeof DatagramServer, typeof DATAGRAM_SETTINGS[number]>;
 
 const POLICIES: readonly DatagramTooLongPolicy[] = ["error", "discard", "truncate"];
 
@@ -65,26 +83,28 @@ const POLICIES: readonly DatagramTooLongPolicy[] = ["error", "discard", "truncat
  * Resolves the datagram settings of a server class and its options, and
  * checks them, so a subclass can refuse bad options before it binds.
  *
- * @param defaults The server class, whose static fields are the defaults.
+ * @param Class The class being constructed (`new.target`), whose static
+ * fields are the defaults.
  * @param options The constructor options.
  * @returns The settings in force.
  * @throws {RangeError} A size or count is not a positive integer, or the
  * policy is unknown.
  */
 export function datagramSettings(
-  defaults: DatagramSettings,
+  Class: DatagramSettings,
   options: Partial<DatagramSettings>,
 ): DatagramSettings {
-  const settings: DatagramSettings = {
-    maxPacketSize: setting(options.maxPacketSize, defaults.maxPacketSize),
-    onTooLong: setting(options.onTooLong, defaults.onTooLong),
-    maxConcurrentHandlers: setting(options.maxConcurrentHandlers, defaults.maxConcurrentHandlers),
-  };
+  const settings = resolveSettings(Class, options, DATAGRAM_SETTINGS);
   for (const name of ["maxPacketSize", "maxConcurrentHandlers"] as const) {
     const value = settings[name];
     if (!Number.isInteger(value) || value < 1) {
       throw new RangeError(`Cannot create server: ${name} ${value} is not a positive integer`);
     }
+  }
+  if (!(settings.amplificationFactor >= 0)) {
+    throw new RangeError(
+      `Cannot create server: amplificationFactor ${settings.amplificationFactor} is not a number of 0 or more`,
+    );
   }
   if (!POLICIES.includes(settings.onTooLong)) {
     throw new RangeError(
@@ -108,6 +128,27 @@ export function datagramSettings(
  * `blockOnClose: false` it closes at once, and replies still being sent
  * fail.
  *
+ * **Replies are guarded** against the two abuses of a UDP service whose
+ * source addresses can be forged. The socket handlers get as `request[1]`
+ * (and callers as `server.socket`; `DatagramRequestHandler.reply()` sends
+ * on it) checks each send to a peer that `verifyPeer()` does not vouch for
+ * (by default, any peer not on this host's loopback address):
+ * 1. it may not bring the bytes sent to that peer over
+ *    `amplificationFactor` (3) times the bytes received from it, so a
+ *    forged small request cannot aim a large reply at a victim;
+ * 2. a reply byte-identical to the last datagram received from that peer
+ *    goes out once per peer, not again, so two echo-like services cannot
+ *    bounce a forged datagram between them forever.
+ *
+ * A refused reply is dropped (its send resolves with 0) and reported to
+ * `handleError()` as an {@linkcode AmplificationLimitError} or a
+ * {@linkcode ReflectedReplyError}, at most once per 10 s (with the count of
+ * drops since). The counts live in a table of the 4096 most recently seen
+ * peers, so a flood of forged sources costs no memory beyond it. A protocol
+ * that validates its peers (a cookie, a handshake, an allow-list) overrides
+ * `verifyPeer()` to lift both limits for them; an echo service must, to
+ * echo a peer more than once.
+ *
  * @typeParam Address The socket's address type.
  *
  * @example Every datagram server is a DatagramServer
@@ -129,15 +170,22 @@ export abstract class DatagramServer<Address extends Deno.Addr>
   static onTooLong: DatagramTooLongPolicy = "error";
   /** Default for {@linkcode DatagramServerOptions.maxConcurrentHandlers}. */
   static maxConcurrentHandlers: number = 1000;
+  /** Default for {@linkcode DatagramServerOptions.amplificationFactor}. */
+  static amplificationFactor: number = 3;
 
   /** The largest datagram handled, in bytes. */
-  maxPacketSize: number;
+  declare maxPacketSize: number;
   /** What is done with a larger datagram. */
-  onTooLong: DatagramTooLongPolicy;
+  declare onTooLong: DatagramTooLongPolicy;
   /** The most datagrams a threading server handles at once. */
-  maxConcurrentHandlers: number;
+  declare maxConcurrentHandlers: number;
+  /** The most bytes sent to an unverified peer per byte received from it. */
+  declare amplificationFactor: number;
 
+  /** The socket itself: the server receives on it and closes it. */
   readonly #socket: Deno.DatagramConn;
+  /** The same socket with guarded sends: what handlers and callers get. */
+  readonly #guarded: GuardedSocket;
   /** Reused for every receive; one byte longer than the limit, to see a datagram over it. */
   #buffer = new Uint8Array(0);
   /** A receive still in flight, and the limit it was started with. */
@@ -146,6 +194,29 @@ export abstract class DatagramServer<Address extends Deno.Addr>
   readonly #stop: PromiseWithResolvers<null> = Promise.withResolvers();
   /** Requests cut by the receive buffer with `onTooLong: "error"`: refused in finishRequest. */
   readonly #tooLong = new WeakSet<DatagramRequest>();
+  /** Bytes received from and sent to each unverified peer. */
+  readonly #guard = new ReplyGuard();
+  /** What the socket handlers send on asks before each send. */
+  readonly #mayReply: SendCheck = (destination, bytes) => {
+    if (this.verifyPeer(destination)) return true;
+    const refusal = this.#guard.admit(formatAddress(destination), bytes, this.amplificationFactor);
+    if (refusal === undefined) return true;
+    const dropped = this.#guard.dropped();
+    if (dropped !== undefined) {
+      const error = refusal.reason === "reflection"
+        ? new ReflectedReplyError(destination, bytes.length, dropped)
+        : new AmplificationLimitError(
+          destination,
+          bytes.length,
+          refusal.sent,
+          refusal.received,
+          this.amplificationFactor,
+          dropped,
+        );
+      void this.reportError(error, null, destination);
+    }
+    return false;
+  };
 
   /**
    * Creates the server on a bound socket.
@@ -163,16 +234,15 @@ export abstract class DatagramServer<Address extends Deno.Addr>
   ) {
     let settings: DatagramSettings;
     try {
-      settings = datagramSettings(new.target as unknown as typeof DatagramServer, options);
+      settings = datagramSettings(new.target, options);
     } catch (error) {
       socket.close();
       throw error;
     }
     super(RequestHandlerClass, options);
+    Object.assign(this, settings);
     this.#socket = socket;
-    this.maxPacketSize = settings.maxPacketSize;
-    this.onTooLong = settings.onTooLong;
-    this.maxConcurrentHandlers = settings.maxConcurrentHandlers;
+    this.#guarded = new GuardedSocket(socket, this.#mayReply);
   }
 
   /** The bound address. */
@@ -182,12 +252,30 @@ export abstract class DatagramServer<Address extends Deno.Addr>
 
   /**
    * The server's socket (Python's `server.socket`); handlers get it as
-   * `request[1]`.
+   * `request[1]`. Its sends pass the reply guard (see the class doc).
    *
    * @returns The socket.
    */
   get socket(): Deno.DatagramConn {
-    return this.#socket;
+    return this.#guarded;
+  }
+
+  /**
+   * Whether a peer is known to be who its address says, so replies to it
+   * are not guarded (see the class doc): override it for a protocol that
+   * validates its peers (a cookie echoed back, a handshake, an allow-list of
+   * networks). It is asked on every guarded send and every datagram
+   * received, so keep it cheap. Default: `true` for a loopback address
+   * (127.0.0.0/8, ::1), which the kernel never accepts from the network, so
+   * only a program on this host can claim it; `false` for any other (a UDP
+   * source address can be forged). A Unix datagram server returns `true`
+   * for every peer: the kernel vouches for a Unix socket's path.
+   *
+   * @param peer The peer's address.
+   * @returns `true` to lift the reply limits for it.
+   */
+  verifyPeer(peer: Deno.Addr): boolean {
+    return isLoopback(peer);
   }
 
   /**
@@ -233,13 +321,11 @@ export abstract class DatagramServer<Address extends Deno.Addr>
       this.#receiving = undefined;
       const [view, from] = received;
       const sender = unnamedToEmptyPath(from);
-      if (view.length <= limit) {
-        // Copied at its own size: the next receive reuses the buffer.
-        return [[view.slice(), this.#socket], sender];
-      }
-      if (this.onTooLong === "discard") continue;
-      const request: DatagramRequest = [view.slice(0, limit), this.#socket];
-      if (this.onTooLong === "error") this.#tooLong.add(request);
+      if (!this.verifyPeer(sender)) this.#guard.received(formatAddress(sender), view);
+      if (view.length > limit && this.onTooLong === "discard") continue;
+      // Copied at its own size: the next receive reuses the buffer.
+      const request: DatagramRequest = [view.slice(0, limit), this.#guarded];
+      if (view.length > limit && this.onTooLong === "error") this.#tooLong.add(request);
       return [request, sender];
     }
   }

@@ -11,7 +11,9 @@
  *   TCPServer  UnixStreamServer   UDPServer  UnixDatagramServer
  *       |            |               |              |
  *   Threading…   Threading…      Threading…     Threading…
- *   (TLSServer and ThreadingTLSServer: TCP with TLS)
+ *       |
+ *   ForkingTCPServer (in "@socketserver/core/forking": a pool of workers)
+ *   (TLSServer extends TCPServer, ThreadingTLSServer extends TLSServer: TCP with TLS)
  *
  *   BaseRequestHandler  (setup, handle, finish; request, clientAddress, server)
  *     ├─ StreamRequestHandler    rfile / wfile, readFrame / frames / writeFrame

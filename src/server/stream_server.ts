@@ -10,7 +10,7 @@ import { isPeerGone } from "../io/is_peer_gone.ts";
 import { ProxyAcceptor } from "../proxy/_proxy_acceptor.ts";
 import type { ProxyProtocolVersion } from "../proxy/parse_proxy_header.ts";
 import { BaseServer, type BaseServerOptions } from "./base_server.ts";
-import { setting } from "./_settings.ts";
+import { resolveSettings } from "./_settings.ts";
 import { removeSocketFile, socketFileInode } from "./_unix_socket_file.ts";
 
 /** Options every stream server accepts. */
@@ -62,6 +62,15 @@ export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServ
    */
   maxProxyHeaderLength?: number;
 }
+
+/** The settings every stream server has; see {@linkcode StreamServerOptions}. */
+const STREAM_SETTINGS = [
+  "maxConnections",
+  "proxyProtocol",
+  "trustedProxies",
+  "proxyHeaderTimeout",
+  "maxProxyHeaderLength",
+] as const;
 
 /**
  * A server whose requests are connections accepted from a `Deno.Listener`.
@@ -120,15 +129,15 @@ export abstract class StreamServer<Address extends Deno.Addr>
   static maxProxyHeaderLength: number = 4096;
 
   /** The most connections a threading server serves at once. */
-  maxConnections: number;
+  declare maxConnections: number;
   /** The PROXY protocol versions expected; `undefined` reads no header. */
-  readonly proxyProtocol: ProxyProtocolVersion | undefined;
+  declare readonly proxyProtocol: ProxyProtocolVersion | undefined;
   /** The peers allowed to send a PROXY header. */
-  readonly trustedProxies: readonly string[];
+  declare readonly trustedProxies: readonly string[];
   /** Seconds a connection has to deliver its PROXY header. */
-  readonly proxyHeaderTimeout: number;
+  declare readonly proxyHeaderTimeout: number;
   /** The longest v2 PROXY header accepted, in bytes. */
-  readonly maxProxyHeaderLength: number;
+  declare readonly maxProxyHeaderLength: number;
 
   readonly #listener: Deno.Listener<Deno.Conn, Deno.Addr>;
   readonly #proxy: ProxyAcceptor | undefined;
@@ -148,19 +157,12 @@ export abstract class StreamServer<Address extends Deno.Addr>
     RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
     options: StreamServerOptions<Address> = {},
   ) {
-    const defaults = new.target as unknown as typeof StreamServer;
-    const proxyProtocol = setting(options.proxyProtocol, defaults.proxyProtocol);
-    const trustedProxies = setting(options.trustedProxies, defaults.trustedProxies);
-    const proxyHeaderTimeout = setting(options.proxyHeaderTimeout, defaults.proxyHeaderTimeout);
-    const maxProxyHeaderLength = setting(
-      options.maxProxyHeaderLength,
-      defaults.maxProxyHeaderLength,
-    );
+    const settings = resolveSettings(new.target, options, STREAM_SETTINGS);
+    const { proxyProtocol } = settings;
     let proxy: ProxyAcceptor | undefined;
     if (proxyProtocol !== undefined) {
-      const settings = { proxyProtocol, trustedProxies, proxyHeaderTimeout, maxProxyHeaderLength };
       try {
-        proxy = new ProxyAcceptor(settings, listener.addr.transport);
+        proxy = new ProxyAcceptor({ ...settings, proxyProtocol }, listener.addr.transport);
       } catch (error) {
         // A refused setting leaves nothing open, not even a Unix socket file.
         const path = "path" in listener.addr ? listener.addr.path : null;
@@ -171,18 +173,25 @@ export abstract class StreamServer<Address extends Deno.Addr>
       }
     }
     super(RequestHandlerClass, options);
+    Object.assign(this, settings, { trustedProxies: Object.freeze([...settings.trustedProxies]) });
     this.#listener = listener;
     this.#proxy = proxy;
-    this.maxConnections = setting(options.maxConnections, defaults.maxConnections);
-    this.proxyProtocol = proxyProtocol;
-    this.trustedProxies = Object.freeze([...trustedProxies]);
-    this.proxyHeaderTimeout = proxyHeaderTimeout;
-    this.maxProxyHeaderLength = maxProxyHeaderLength;
   }
 
   /** The bound address. */
   get address(): Address {
     return this.#listener.addr as Address;
+  }
+
+  /**
+   * The listener (Python's `server.socket`). Deno sets no socket options on
+   * it after binding; `socket.unref()` lets the program exit while the
+   * server still listens. Closing it yourself ends `serveForever()`.
+   *
+   * @returns The listener the server accepts from.
+   */
+  get socket(): Deno.Listener<Deno.Conn, Deno.Addr> {
+    return this.#listener;
   }
 
   /**

@@ -5,8 +5,8 @@
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
-import { tcpListenSettings } from "./_tcp_listen.ts";
-import { setting } from "./_settings.ts";
+import { resolveSettings } from "./_settings.ts";
+import { assertUnstableNet } from "./_unstable_net.ts";
 import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
 
 /** Where a TCP server listens. */
@@ -67,6 +67,15 @@ export interface TCPServerOptions extends StreamServerOptions<TCPBoundAddress> {
   keepAlive?: boolean;
 }
 
+/** The settings of TCP servers beyond a stream server's; see {@linkcode TCPServerOptions}. */
+const TCP_SETTINGS = [
+  "requestQueueSize",
+  "allowReuseAddress",
+  "allowReusePort",
+  "noDelay",
+  "keepAlive",
+] as const;
+
 /**
  * A TCP server that serves one connection at a time: the next client waits
  * in the listen backlog until the current handler returns, as in Python.
@@ -110,15 +119,15 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
   static keepAlive: boolean = false;
 
   /** The listen backlog in force. */
-  readonly requestQueueSize: number;
+  declare readonly requestQueueSize: number;
   /** Whether SO_REUSEADDR is set (always, on Deno). */
-  readonly allowReuseAddress: boolean;
+  declare readonly allowReuseAddress: boolean;
   /** Whether SO_REUSEPORT is set. */
-  readonly allowReusePort: boolean;
+  declare readonly allowReusePort: boolean;
   /** Whether TCP_NODELAY is set on new connections. */
-  noDelay: boolean;
+  declare noDelay: boolean;
   /** Whether SO_KEEPALIVE is set on new connections. */
-  keepAlive: boolean;
+  declare keepAlive: boolean;
 
   /**
    * Binds and listens.
@@ -135,15 +144,10 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
     RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
     options: TCPServerOptions = {},
   ) {
-    const defaults = new.target as unknown as typeof TCPServer;
-    const { settings, listenOptions } = tcpListenSettings(address, options, defaults);
-    const listener = Deno.listen(listenOptions);
+    const settings = resolveSettings(new.target, options, TCP_SETTINGS);
+    const listener = Deno.listen(tcpListenOptions(address, settings));
     super(listener, RequestHandlerClass, options);
-    this.requestQueueSize = settings.requestQueueSize;
-    this.allowReuseAddress = settings.allowReuseAddress;
-    this.allowReusePort = settings.allowReusePort;
-    this.noDelay = setting(options.noDelay, defaults.noDelay);
-    this.keepAlive = setting(options.keepAlive, defaults.keepAlive);
+    Object.assign(this, settings);
   }
 
   /**
@@ -204,4 +208,29 @@ export class ThreadingTCPServer extends TCPServer {
   protected override get concurrencyLimit(): number {
     return this.maxConnections;
   }
+}
+
+/**
+ * Refuses what Deno cannot honour and returns what `Deno.listen` takes.
+ *
+ * @throws {TypeError} `allowReuseAddress` is false, or `allowReusePort`
+ * without `--unstable-net`.
+ */
+function tcpListenOptions(
+  address: TCPAddress,
+  settings: Pick<TCPServer, "requestQueueSize" | "allowReuseAddress" | "allowReusePort">,
+): Deno.TcpListenOptions & { reusePort?: boolean } {
+  if (!settings.allowReuseAddress) {
+    throw new TypeError(
+      "Cannot honour allowReuseAddress false: Deno always sets SO_REUSEADDR on TCP listeners",
+    );
+  }
+  // Without --unstable-net, Deno exits the process on reusePort instead of throwing.
+  if (settings.allowReusePort) assertUnstableNet("allowReusePort (SO_REUSEPORT)");
+  return {
+    hostname: address.hostname ?? "0.0.0.0",
+    port: address.port,
+    tcpBacklog: settings.requestQueueSize,
+    ...(settings.allowReusePort ? { reusePort: true } : {}),
+  };
 }

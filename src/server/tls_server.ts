@@ -1,35 +1,24 @@
 /**
- * The TLS servers: `TCPServer` and `ThreadingTCPServer` over `Deno.listenTls`.
+ * The TLS servers: `TCPServer` and `ThreadingTCPServer` with TLS on each
+ * connection.
  *
  * @module
  */
 
+import { createSecureContext, type SecureContext } from "node:tls";
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import { withDeadline } from "../io/_deadline.ts";
-import { RaggedEofTlsConn } from "./_ragged_eof_tls_conn.ts";
-import { tcpListenSettings } from "./_tcp_listen.ts";
-import { setting } from "./_settings.ts";
-import { StreamServer, type StreamServerOptions } from "./stream_server.ts";
-import type { TCPAddress, TCPBoundAddress, TCPServerOptions } from "./tcp_server.ts";
+import { ServerTlsConn } from "./_server_tls_conn.ts";
+import { resolveSettings } from "./_settings.ts";
+import { type TCPAddress, TCPServer, type TCPServerOptions } from "./tcp_server.ts";
 import { TLSHandshakeError } from "./errors.ts";
 
 /**
- * Options for TLS servers: the certificate and key, plus what `TCPServer`
- * takes except `noDelay` and `keepAlive` (Deno's `TlsConn` cannot set them)
- * and the PROXY protocol settings (`Deno.listenTls` starts the handshake on
- * accept, so a plaintext PROXY header before it cannot be read).
- * Each optional setting overrides the static default of the same name.
+ * Options for TLS servers: the certificate and key, plus everything
+ * `TCPServer` takes. Each optional setting overrides the static default of
+ * the same name.
  */
-export interface TLSServerOptions extends
-  Omit<
-    TCPServerOptions,
-    | "noDelay"
-    | "keepAlive"
-    | "proxyProtocol"
-    | "trustedProxies"
-    | "proxyHeaderTimeout"
-    | "maxProxyHeaderLength"
-  > {
+export interface TLSServerOptions extends TCPServerOptions {
   /**
    * The certificate chain in PEM, the server's own certificate first
    * (`Deno.readTextFileSync("cert.pem")`, which needs `--allow-read`).
@@ -47,8 +36,9 @@ export interface TLSServerOptions extends
   alpnProtocols?: readonly string[];
   /**
    * Seconds a client has to complete the TLS handshake before its
-   * connection is closed and a `TLSHandshakeError` reported; `null` waits
-   * forever (a client that never speaks then holds a connection slot).
+   * connection (and its socket) is closed and a `TLSHandshakeError`
+   * reported; `null` waits forever (a client that never speaks then holds
+   * a connection slot).
    *
    * @default {10}
    */
@@ -70,19 +60,26 @@ export interface TLSServerOptions extends
 // half-close, it waits for a client that does not read.
 const CLOSE_NOTIFY_SECONDS = 1;
 
+/** The settings of TLS servers beyond a TCP server's; see {@linkcode TLSServerOptions}. */
+const TLS_SETTINGS = ["alpnProtocols", "handshakeTimeout", "suppressRaggedEofs"] as const;
+
 /**
- * A TLS server that serves one connection at a time, as `TCPServer` does,
- * on a socket from `Deno.listenTls`. Handlers are the same as over TCP:
+ * A TLS server that serves one connection at a time: a `TCPServer` whose
+ * connections speak TLS. Handlers are the same as over TCP:
  * `StreamRequestHandler` reads and writes plaintext. Use
  * {@linkcode ThreadingTLSServer} to serve clients concurrently.
  *
- * Each connection's handshake runs in `prepareRequest()`, in that
- * connection's own task, so a slow client never blocks the accept loop
- * (a sequential server does wait for it, up to `handshakeTimeout`, as it
- * waits for any client it serves). A handshake that fails or times out
- * (a plain-TCP client, a bad client hello) is reported to `handleError()`
- * as a {@linkcode TLSHandshakeError}, the connection is closed, and no
- * handler runs. Handlers thus start on an established session: the
+ * Connections are accepted as TCP and the TLS session starts in
+ * `prepareRequest()`, in that connection's own task, so a slow client
+ * never blocks the accept loop (a sequential server does wait for it, up
+ * to `handshakeTimeout`, as it waits for any client it serves). A
+ * handshake that fails or times out (a plain-TCP client, a bad client
+ * hello, a client that never speaks) is reported to `handleError()` as a
+ * {@linkcode TLSHandshakeError}, the connection and its socket are closed
+ * at once, and no handler runs. Since the server owns the TCP socket, the
+ * TCP settings work too (`noDelay`, `keepAlive`, `allowReusePort`), and a
+ * PROXY protocol header (`proxyProtocol`) is read before the handshake, as
+ * a load balancer passing TLS through sends it. Handlers thus start on an established session: the
  * negotiated ALPN protocol is
  * `(await (this.request as Deno.TlsConn).handshake()).alpnProtocol`
  * (the handshake is already done, so this resolves at once).
@@ -96,12 +93,13 @@ const CLOSE_NOTIFY_SECONDS = 1;
  * once, and a bind failure or a bad certificate throws and leaves nothing
  * open. Needs `--allow-net`; reading the PEM files needs `--allow-read`.
  *
- * Deno 2.9 limits, which no option here can lift: `TlsConn` has no
- * `setNoDelay` or `setKeepAlive`, so Nagle's algorithm stays on (`wfile`
- * coalesces replies, so this costs little); and after a handshake timeout
- * Deno keeps the TCP socket of a client that never sends a byte open until
- * that client sends or closes, though the server has forgotten it (put a
- * proxy or a firewall connection limit in front of a public server).
+ * The TLS engine is `node:tls` (rustls, as Deno's own) over the accepted
+ * `Deno.TcpConn`, not `Deno.listenTls`: Deno keeps a `TlsConn`'s socket
+ * open after it is closed mid-handshake until the client sends or closes,
+ * so silent clients would hold a file descriptor each after
+ * `handshakeTimeout` (see `docs/tls.md`). Deno has no server-side
+ * `startTls`; the cost is throughput, about half of `Deno.listenTls`'s for
+ * bulk transfers (measured in `docs/tls.md`).
  *
  * Overriding `prepareRequest()` or `shutdownRequest()`: call `super`.
  *
@@ -141,13 +139,7 @@ const CLOSE_NOTIFY_SECONDS = 1;
  * await serving;
  * ```
  */
-export class TLSServer extends StreamServer<TCPBoundAddress> {
-  /** Default for {@linkcode TLSServerOptions.requestQueueSize}. */
-  static requestQueueSize: number = 511;
-  /** Default for {@linkcode TLSServerOptions.allowReuseAddress}. */
-  static allowReuseAddress: boolean = true;
-  /** Default for {@linkcode TLSServerOptions.allowReusePort}. */
-  static allowReusePort: boolean = false;
+export class TLSServer extends TCPServer {
   /** Default for {@linkcode TLSServerOptions.alpnProtocols}. */
   static alpnProtocols: readonly string[] = [];
   /** Default for {@linkcode TLSServerOptions.handshakeTimeout}. */
@@ -155,71 +147,50 @@ export class TLSServer extends StreamServer<TCPBoundAddress> {
   /** Default for {@linkcode TLSServerOptions.suppressRaggedEofs}. */
   static suppressRaggedEofs: boolean = true;
 
-  /** The listen backlog in force. */
-  readonly requestQueueSize: number;
-  /** Whether SO_REUSEADDR is set (always, on Deno). */
-  readonly allowReuseAddress: boolean;
-  /** Whether SO_REUSEPORT is set. */
-  readonly allowReusePort: boolean;
   /** The ALPN protocols offered. */
-  readonly alpnProtocols: readonly string[];
+  declare readonly alpnProtocols: readonly string[];
   /** Seconds a client has to complete the handshake; `null` waits forever. */
-  handshakeTimeout: number | null;
+  declare handshakeTimeout: number | null;
   /** Whether a close without close_notify reads as a normal end of stream. */
-  suppressRaggedEofs: boolean;
+  declare suppressRaggedEofs: boolean;
 
+  readonly #context: SecureContext;
   /** Connections whose handshake completed: only they get a close_notify. */
   readonly #established = new WeakSet<Deno.Conn>();
 
   /**
-   * Binds and listens.
+   * Checks the certificate and key, binds and listens.
    *
    * @param address Where to listen.
    * @param RequestHandlerClass The handler class.
    * @param options The certificate and key, and settings for this instance.
    * @throws {Deno.errors.InvalidData} `cert` or `key` holds no PEM certificate or key.
    * @throws {Deno.errors.AddrInUse} The port is taken.
-   * @throws {TypeError} `allowReusePort` without `--unstable-net`,
-   * `allowReuseAddress: false`, or a `proxyProtocol` (set on a subclass).
+   * @throws {TypeError} `allowReusePort` without `--unstable-net`, or
+   * `allowReuseAddress: false`.
    */
   constructor(
     address: TCPAddress,
     RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
     options: TLSServerOptions,
   ) {
-    const defaults = new.target as unknown as typeof TLSServer;
-    const { proxyProtocol } = options as StreamServerOptions<TCPBoundAddress>;
-    if (setting(proxyProtocol, defaults.proxyProtocol) !== undefined) {
-      throw new TypeError(
-        "Cannot read a PROXY protocol header on a TLS server: Deno.listenTls starts the TLS handshake on accept",
-      );
-    }
-    const { settings, listenOptions } = tcpListenSettings(address, options, defaults);
-    const alpnProtocols = setting(options.alpnProtocols, defaults.alpnProtocols);
-    const listener = Deno.listenTls({
-      ...listenOptions,
-      cert: options.cert,
-      key: options.key,
-      ...(alpnProtocols.length > 0 ? { alpnProtocols: [...alpnProtocols] } : {}),
-    });
-    super(listener, RequestHandlerClass, options);
-    this.requestQueueSize = settings.requestQueueSize;
-    this.allowReuseAddress = settings.allowReuseAddress;
-    this.allowReusePort = settings.allowReusePort;
-    this.alpnProtocols = alpnProtocols;
-    this.handshakeTimeout = setting(options.handshakeTimeout, defaults.handshakeTimeout);
-    this.suppressRaggedEofs = setting(options.suppressRaggedEofs, defaults.suppressRaggedEofs);
+    // node:tls takes any text as a certificate and fails each handshake
+    // later; Deno's own TLS client setup parses them now, binding nothing.
+    Deno.createHttpClient({ cert: options.cert, key: options.key }).close();
+    const settings = resolveSettings(new.target, options, TLS_SETTINGS);
+    super(address, RequestHandlerClass, options);
+    Object.assign(this, settings);
+    this.#context = createSecureContext({ cert: options.cert, key: options.key });
   }
 
   /**
-   * Completes the TLS handshake, within `handshakeTimeout`, before the
-   * connection is verified and served.
+   * Reads the PROXY header when `proxyProtocol` is set (as a TCP server
+   * does), then completes the TLS handshake within `handshakeTimeout`,
+   * before the connection is verified and served.
    *
-   * @param conn The accepted connection.
+   * @param conn The accepted TCP connection.
    * @param clientAddress The client's address.
-   * @returns The connection, now with an established session (wrapped so
-   * that a close without close_notify reads as the end of the stream, with
-   * `suppressRaggedEofs`), and the address.
+   * @returns The TLS connection, with an established session, and the address.
    * @throws {TLSHandshakeError} The handshake failed or timed out; the
    * server reports it and closes the connection.
    */
@@ -227,25 +198,31 @@ export class TLSServer extends StreamServer<TCPBoundAddress> {
     conn: Deno.Conn,
     clientAddress: Deno.Addr,
   ): Promise<[Deno.Conn, Deno.Addr]> {
-    const handshake = (conn as Deno.TlsConn).handshake();
+    const [tcp, address] = await super.prepareRequest(conn, clientAddress);
+    const tls = new ServerTlsConn(tcp as Deno.TcpConn, {
+      context: this.#context,
+      alpnProtocols: this.alpnProtocols,
+      suppressRaggedEofs: this.suppressRaggedEofs,
+    });
     const timeout = this.handshakeTimeout;
     try {
       await (timeout === null
-        ? handshake
-        : withDeadline(handshake, timeout, () =>
+        ? tls.handshake()
+        : withDeadline(tls.handshake(), timeout, () =>
           new Deno.errors.TimedOut(
             `not complete after ${timeout} s (handshakeTimeout ${timeout} s)`,
           )));
     } catch (error) {
+      // The TLS connection owns the socket now: closing it frees the descriptor at once.
+      tls[Symbol.dispose]();
       // Closed by the server itself (a forced close on serverClose): not the client's fault.
       if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
         throw error;
       }
-      throw new TLSHandshakeError(clientAddress, error);
+      throw new TLSHandshakeError(address, error);
     }
-    const established = this.suppressRaggedEofs ? new RaggedEofTlsConn(conn as Deno.TlsConn) : conn;
-    this.#established.add(established);
-    return [established, clientAddress];
+    this.#established.add(tls);
+    return [tls, address];
   }
 
   /**
@@ -256,17 +233,15 @@ export class TLSServer extends StreamServer<TCPBoundAddress> {
    * @param conn The connection.
    */
   override async shutdownRequest(conn: Deno.Conn): Promise<void> {
-    // Deno's closeWrite() on a TlsConn waits for the handshake: never call it before.
-    if (this.#established.has(conn)) {
-      try {
-        await withDeadline(
-          conn.closeWrite(),
-          CLOSE_NOTIFY_SECONDS,
-          () => new Deno.errors.TimedOut("close_notify not sent"),
-        );
-      } catch {
-        // Reset, already closed, or not reading: closing is all that is left.
-      }
+    if (!this.#established.has(conn)) return super.shutdownRequest(conn);
+    try {
+      await withDeadline(
+        conn.closeWrite(),
+        CLOSE_NOTIFY_SECONDS,
+        () => new Deno.errors.TimedOut("close_notify not sent"),
+      );
+    } catch {
+      // Reset, already closed, or not reading: closing is all that is left.
     }
     this.closeRequest(conn);
   }

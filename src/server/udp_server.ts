@@ -7,7 +7,7 @@
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
 import type { DatagramRequest } from "../handlers/datagram_request_handler.ts";
 import { DatagramServer, type DatagramServerOptions, datagramSettings } from "./datagram_server.ts";
-import { setting } from "./_settings.ts";
+import { resolveSettings } from "./_settings.ts";
 import { assertUnstableNet } from "./_unstable_net.ts";
 
 /** Where a UDP server listens. */
@@ -88,9 +88,9 @@ export class UDPServer extends DatagramServer<UDPBoundAddress> {
   static allowReusePort: boolean = false;
 
   /** Whether SO_REUSEADDR is set. */
-  readonly allowReuseAddress: boolean;
+  declare readonly allowReuseAddress: boolean;
   /** Whether SO_REUSEPORT is set: always `false` on Deno. */
-  readonly allowReusePort: boolean;
+  declare readonly allowReusePort: boolean;
 
   /**
    * Binds the UDP socket.
@@ -109,25 +109,22 @@ export class UDPServer extends DatagramServer<UDPBoundAddress> {
     options: UDPServerOptions = {},
   ) {
     assertUnstableNet(`${new.target.name} (Deno.listenDatagram)`);
-    const defaults = new.target as unknown as typeof UDPServer;
-    const allowReuseAddress = setting(options.allowReuseAddress, defaults.allowReuseAddress);
-    const allowReusePort = setting(options.allowReusePort, defaults.allowReusePort);
-    if (allowReusePort) {
+    const settings = resolveSettings(new.target, options, ["allowReuseAddress", "allowReusePort"]);
+    if (settings.allowReusePort) {
       throw new TypeError(
         "Cannot honour allowReusePort true: Deno has no SO_REUSEPORT for UDP sockets (Deno.listenDatagram offers reuseAddress only)",
       );
     }
     // Refuse bad options before binding, so nothing is left open.
-    datagramSettings(defaults, options);
+    datagramSettings(new.target, options);
     const socket = Deno.listenDatagram({
       transport: "udp",
       hostname: address.hostname ?? "0.0.0.0",
       port: address.port,
-      reuseAddress: allowReuseAddress,
+      reuseAddress: settings.allowReuseAddress,
     });
     super(socket, RequestHandlerClass, options);
-    this.allowReuseAddress = allowReuseAddress;
-    this.allowReusePort = allowReusePort;
+    Object.assign(this, settings);
   }
 }
 

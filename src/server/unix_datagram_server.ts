@@ -88,7 +88,7 @@ export class UnixDatagramServer extends DatagramServer<UnixDatagramBoundAddress>
   ) {
     assertUnstableNet(`${new.target.name} (Deno.listenDatagram)`);
     // Refuse bad options before binding, so no socket file is left behind.
-    datagramSettings(new.target as unknown as typeof DatagramServer, options);
+    datagramSettings(new.target, options);
     const socket = bindUnixPath(
       address.path,
       () => Deno.listenDatagram({ transport: "unixpacket", path: address.path }),
@@ -98,6 +98,17 @@ export class UnixDatagramServer extends DatagramServer<UnixDatagramBoundAddress>
     super(new SerialDatagramConn(socket, address.path), RequestHandlerClass, options);
     this.#path = address.path;
     this.#ino = socketFileInode(address.path);
+  }
+
+  /**
+   * Always `true`: the kernel vouches for a Unix socket's path, which no
+   * sender can forge, so replies are not limited (see `DatagramServer`).
+   *
+   * @param _peer The peer's address.
+   * @returns `true`.
+   */
+  override verifyPeer(_peer: Deno.Addr): boolean {
+    return true;
   }
 
   /** Closes the socket, then removes the socket file it created. */

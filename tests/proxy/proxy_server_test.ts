@@ -4,7 +4,6 @@
 
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 
-import nodeAssert from "node:assert/strict";
 import {
   formatAddress,
   ProxiedConn,
@@ -400,10 +399,8 @@ Deno.test("proxyProtocol settings are checked at construction, leaving nothing o
   ];
   for (const { name, options, error, message } of cases) {
     await t.step(name, () => {
-      nodeAssert.throws(
-        () => new ThreadingTCPServer(LOCALHOST, Report, options),
-        (thrown: Error) => thrown instanceof error && message.test(thrown.message),
-      );
+      const thrown = assertThrows(() => new ThreadingTCPServer(LOCALHOST, Report, options), error);
+      assertMatch(thrown.message, message);
     });
   }
   await t.step("on a Unix socket the socket file is removed too", async () => {

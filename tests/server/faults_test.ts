@@ -8,6 +8,7 @@
 // but each test waits for events (handlers started, requests processed),
 // never for a delay.
 
+import { delay } from "@std/async";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import {
   FrameSyntaxError,
@@ -26,7 +27,7 @@ import {
   ThreadingTCPServer,
   WriteTimeoutError,
 } from "@socketserver/core";
-import { readToEnd } from "../support/clients.ts";
+import { readToEnd, within } from "../support/clients.ts";
 import { runPython } from "../support/python.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
@@ -91,7 +92,7 @@ class RecordingServer extends ThreadingTCPServer {
     if (now >= count) return Promise.resolve();
     const waiter = Promise.withResolvers<void>();
     waiters.push({ count, resolve: waiter.resolve });
-    return within(waiter.promise, `${count} ${what}`);
+    return within(waiter.promise, WAIT_LIMIT_SECONDS, `${count} ${what}`);
   }
 }
 
@@ -103,25 +104,9 @@ function wake(
   return waiters.filter((waiter) => reached < waiter.count);
 }
 
-/** `promise`, or a clear failure if it has not settled within WAIT_LIMIT_SECONDS. */
-async function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Gave up waiting for ${what} after ${WAIT_LIMIT_SECONDS} s`)),
-      WAIT_LIMIT_SECONDS * 1000,
-    );
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Lets pending microtasks and I/O callbacks run (a finished request leaves the active set then). */
 function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  return delay(0);
 }
 
 /** A frame of the echo protocol: `struct.pack('<i', len(payload)) + payload`. */
@@ -727,7 +712,7 @@ Deno.test("fault: shutdown with 1000 requests in flight (500 being handled, 500 
   const server = new RecordingServer(LOCALHOST, Gated, { requestQueueSize: 1024 });
   const serving = server.serveForever();
   const clients = Array.from({ length: FIRST_WAVE }, (_, id) => client(server, id));
-  await within(halfIn.promise, `${FIRST_WAVE} requests received`);
+  await within(halfIn.promise, WAIT_LIMIT_SECONDS, `${FIRST_WAVE} requests received`);
   // The second wave connects as the server stops: refused, reset in the
   // backlog, or closed unserved; never half answered.
   for (let id = FIRST_WAVE; id < TOTAL; id++) clients.push(client(server, id));
@@ -735,7 +720,7 @@ Deno.test("fault: shutdown with 1000 requests in flight (500 being handled, 500 
   const closed = server.serverClose(); // Stops accepting, then drains the running handlers.
   gate.resolve();
   await Promise.all([stopped, closed, serving]);
-  await within(Promise.all(clients), "every client to finish");
+  await within(Promise.all(clients), WAIT_LIMIT_SECONDS, "every client to finish");
   const count = (what: Outcome) => [...outcomes.values()].filter((o) => o === what).length;
   const answered = [...outcomes].filter(([, o]) => o === "answered").map(([id]) => id);
   assertEquals(count("lost"), 0, "a client got a broken reply");

@@ -6,6 +6,7 @@ import {
   BaseRequestHandler,
   IncompleteFrameError,
   isPeerGone,
+  type RequestHandlerClass,
   StreamRequestHandler,
   TCPServer,
   ThreadingTCPServer,
@@ -45,6 +46,25 @@ function recordErrors(server: TCPServer): Reported[] {
   const reported: Reported[] = [];
   server.handleError = (error, _request, address) => void reported.push({ error, address });
   return reported;
+}
+
+/** Serves one request of `text` with the default handleError; returns each console.error call. */
+async function stderrOfOneRequest(
+  Handler: RequestHandlerClass<Deno.Conn, Deno.Addr>,
+  text: string,
+): Promise<string[]> {
+  const calls: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => calls.push(args.join(" "));
+  try {
+    await using server = new TCPServer(LOCALHOST, Handler);
+    const reply = exchange(server.address, text);
+    await server.handleRequest();
+    await reply;
+  } finally {
+    console.error = original;
+  }
+  return calls;
 }
 
 for (const Server of [TCPServer, ThreadingTCPServer]) {
@@ -88,23 +108,34 @@ Deno.test("handleRequest rejects with an error that handleError rethrows", async
   assertEquals(await reply, "");
 });
 
-Deno.test("the default handleError writes one line to stderr naming the client and the error", async () => {
-  const lines: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    await using server = new TCPServer(LOCALHOST, BoomOrEcho);
-    const reply = exchange(server.address, "boom\n");
-    await server.handleRequest();
-    await reply;
-  } finally {
-    console.error = original;
-  }
-  assertEquals(lines.length, 1);
+Deno.test("the default handleError prints one block: a header naming the client and the error, then the stack", async () => {
+  const calls = await stderrOfOneRequest(BoomOrEcho, "boom\n");
+  // One console.error call per error, so concurrent reports do not interleave.
+  assertEquals(calls.length, 1);
+  const [header, ...stack] = calls[0].split("\n");
   assertMatch(
-    lines[0],
+    header,
     /^TCPServer: error handling a request from 127\.0\.0\.1:\d+: ValueError: boom requested$/,
   );
+  // Then where it was thrown, as Python prints the traceback.
+  assert(stack.length > 0, "a stack follows the header");
+  for (const line of stack) assertMatch(line, /^ {4}at /);
+  assertMatch(stack[0], /BoomOrEcho\.handle/);
+});
+
+Deno.test("the default handleError prints the causes of an error after its stack", async () => {
+  class Wrapped extends StreamRequestHandler {
+    override handle(): void {
+      throw new Error("outer", { cause: new RangeError("inner") });
+    }
+  }
+  const calls = await stderrOfOneRequest(Wrapped, "");
+  assertEquals(calls.length, 1);
+  const lines = calls[0].split("\n");
+  assertMatch(lines[0], /: Error: outer$/);
+  const cause = lines.indexOf("Caused by: RangeError: inner");
+  assert(cause > 1, calls[0]);
+  assertMatch(lines[cause + 1], /^ {4}at Wrapped\.handle/);
 });
 
 // CPython: MiscTestCase.test_shutdown_request_called_if_verify_request_false.
@@ -312,4 +343,26 @@ Deno.test("stats count requests, active ones and reported errors", async () => {
   assertEquals(server.stats, { requests: 3, active: 0, errors: 1 });
   await server.shutdown();
   await serving;
+});
+
+Deno.test("serviceActions runs every pollInterval while no request comes (Python's serve_forever)", async () => {
+  let calls = 0;
+  class Periodic extends ThreadingTCPServer {
+    static override pollInterval = 0.01;
+    override serviceActions(): void {
+      // Three passes of the loop without a single request: then stop.
+      if (++calls === 3) this.shutdown();
+    }
+  }
+  await using server = new Periodic(LOCALHOST, Echo);
+  assertEquals(server.pollInterval, 0.01);
+  await server.serveForever();
+  assertEquals(calls, 3);
+  assertEquals(server.stats.requests, 0);
+});
+
+Deno.test("pollInterval: the static default and an option", async () => {
+  await using plain = new TCPServer(LOCALHOST, Echo);
+  await using option = new TCPServer(LOCALHOST, Echo, { pollInterval: 2 });
+  assertEquals([plain.pollInterval, option.pollInterval], [0.5, 2]);
 });

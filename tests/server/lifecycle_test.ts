@@ -2,10 +2,11 @@
 // Lib/test/test_socketserver.py that apply here, plus what we promise beyond
 // Python (shutdown from a handler, drain with a deadline, AbortSignal).
 
-import { assertEquals, assertRejects } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
+import { delay } from "@std/async";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
+  type AnyServer,
+  BaseRequestHandler,
   StreamRequestHandler,
   TCPServer,
   ThreadingTCPServer,
@@ -134,7 +135,7 @@ Deno.test("shutdown before serveForever makes it return at once", async () => {
 Deno.test("serveForever twice at once is refused", async () => {
   await using server = new ThreadingTCPServer(LOCALHOST, Echo);
   const serving = server.serveForever();
-  await nodeAssert.rejects(server.serveForever(), /already running/);
+  await assertRejects(() => server.serveForever(), Error, "already running");
   await server.shutdown();
   await serving;
 });
@@ -194,15 +195,15 @@ Deno.test("serverClose lets an in-flight handler finish its reply (graceful drai
   const closing = server.serverClose();
   // New clients are not served while the running handler drains: refused, or reset if
   // they raced the listener's pending accept.
-  await nodeAssert.rejects(
-    (async () => {
-      using late = await Deno.connect(server.address);
-      assertEquals((await readToEnd(late)).length, 0);
-      throw new Deno.errors.ConnectionReset("closed without being served");
-    })(),
-    (error) =>
-      error instanceof Deno.errors.ConnectionRefused ||
-      error instanceof Deno.errors.ConnectionReset,
+  const refused = await assertRejects(async () => {
+    using late = await Deno.connect(server.address);
+    assertEquals((await readToEnd(late)).length, 0);
+    throw new Deno.errors.ConnectionReset("closed without being served");
+  });
+  assert(
+    refused instanceof Deno.errors.ConnectionRefused ||
+      refused instanceof Deno.errors.ConnectionReset,
+    String(refused),
   );
   release.resolve();
   await closing;
@@ -305,12 +306,54 @@ Deno.test("TCPServer serves one connection at a time: the next waits in the back
   await first.write(new TextEncoder().encode("first\n"));
   const second = await Deno.connect(server.address); // Accepted by the kernel, not served yet.
   await second.write(new TextEncoder().encode("second\n"));
-  while (events.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (events.length === 0) await delay(5);
   assertEquals(events, ["start first"]);
   first.close();
   second.close();
-  while (events.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (events.length < 4) await delay(5);
   assertEquals(events, ["start first", "end first", "start second", "end second"]);
   await server.shutdown();
   await serving;
 });
+
+const drainStarts: {
+  name: string;
+  stop: (server: AnyServer, controller: AbortController) => Promise<void>;
+}[] = [
+  { name: "shutdown()", stop: async (server) => await server.shutdown() },
+  { name: "serverClose()", stop: async (server) => await server.serverClose() },
+  { name: "the signal", stop: (_server, controller) => Promise.resolve(controller.abort()) },
+];
+
+for (const { name, stop } of drainStarts) {
+  Deno.test(`draining aborts on ${name}: an idle handler returns at once, not after drainTimeout`, async () => {
+    const entered = Promise.withResolvers<void>();
+    /** Idle until the server drains, then says goodbye: a keep-alive connection between requests. */
+    class IdleUntilDrained extends BaseRequestHandler {
+      override async handle(): Promise<void> {
+        const { promise, resolve } = Promise.withResolvers<void>();
+        this.server.draining!.addEventListener("abort", () => resolve(), { once: true });
+        entered.resolve();
+        await promise;
+        await this.request.write(new TextEncoder().encode("bye\n"));
+      }
+    }
+    const controller = new AbortController();
+    // drainTimeout is the default 30 s: were the idle handler not told, the
+    // forced close would cut it and its goodbye would never arrive.
+    const server = new ThreadingTCPServer(LOCALHOST, IdleUntilDrained, {
+      signal: controller.signal,
+    });
+    assertEquals(server.drainTimeout, 30);
+    const serving = server.serveForever();
+    using conn = await Deno.connect(server.address);
+    await entered.promise;
+    assertEquals(server.draining.aborted, false);
+    await stop(server, controller);
+    assert(server.draining.aborted);
+    await serving;
+    await server.serverClose();
+    assertEquals(server.activeRequests, 0);
+    assertEquals(await readText(conn, 4), "bye\n");
+  });
+}

@@ -3,7 +3,6 @@
 
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 
-import nodeAssert from "node:assert/strict";
 import {
   ReadTimeoutError,
   StreamRequestHandler,
@@ -77,9 +76,10 @@ Deno.test("runtime settings: static override, option, and mutable instance field
 });
 
 Deno.test("allowReuseAddress false is refused: Deno always sets SO_REUSEADDR", () => {
-  nodeAssert.throws(
+  assertThrows(
     () => new TCPServer(LOCALHOST, Echo, { allowReuseAddress: false }),
-    (error) => error instanceof TypeError && /SO_REUSEADDR/.test(error.message),
+    TypeError,
+    "SO_REUSEADDR",
   );
 });
 
@@ -198,9 +198,10 @@ Deno.test("UnixStreamServer never removes a live server's socket or a regular fi
   const dir = await Deno.makeTempDir();
   const live = `${dir}/live.sock`;
   await using first = new UnixStreamServer({ path: live }, Echo);
-  nodeAssert.throws(
+  assertThrows(
     () => new UnixStreamServer({ path: live }, Echo),
-    (error) => error instanceof Deno.errors.AddrInUse && /running server/.test(error.message),
+    Deno.errors.AddrInUse,
+    "running server",
   );
   const serving = first.handleRequest();
   assertEquals(await exchange({ transport: "unix", path: live }, "still mine"), "still mine");
@@ -208,11 +209,21 @@ Deno.test("UnixStreamServer never removes a live server's socket or a regular fi
 
   const file = `${dir}/notes.txt`;
   await Deno.writeTextFile(file, "keep me");
-  nodeAssert.throws(
+  assertThrows(
     () => new UnixStreamServer({ path: file }, Echo),
-    (error) => error instanceof Deno.errors.AddrInUse && /not a socket/.test(error.message),
+    Deno.errors.AddrInUse,
+    "not a socket",
   );
   assertEquals(await Deno.readTextFile(file), "keep me");
   await first.serverClose();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("server.socket is the listener (Python's server.socket); closing it ends serveForever", async () => {
+  await using server = new ThreadingTCPServer(LOCALHOST, Echo);
+  assertEquals(server.socket.addr, server.address);
+  const serving = server.serveForever();
+  assertEquals(await exchange(server.address, "via socket"), "via socket");
+  server.socket.close();
+  await serving;
 });

@@ -1,5 +1,17 @@
 // Test support: small clients for server tests.
 
+import { deadline } from "@std/async";
+
+/** `promise`, or an error naming `what` when it has not settled within `seconds`. */
+export async function within<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  try {
+    return await deadline(promise, seconds * 1000);
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === "TimeoutError")) throw error;
+    throw new Error(`Gave up waiting for ${what} after ${seconds} s`);
+  }
+}
+
 /** Reads until the peer closes; returns everything received. */
 export async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];

@@ -2,7 +2,9 @@
 // (a lost datagram fails the test instead of hanging it), and python3
 // SOCK_DGRAM clients as independent peers.
 
+import { delay } from "@std/async";
 import { DatagramRequestHandler } from "@socketserver/core";
+import { within } from "./clients.ts";
 import { runPython } from "./python.ts";
 
 const encoder = new TextEncoder();
@@ -43,20 +45,9 @@ export class DatagramClient implements AsyncDisposable {
       this.#pending = this.socket.receive();
       this.#pending.catch(() => {});
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`No datagram within ${timeoutSeconds} s`)),
-        timeoutSeconds * 1000,
-      );
-    });
-    try {
-      const received = await Promise.race([this.#pending, expired]);
-      this.#pending = undefined;
-      return received;
-    } finally {
-      clearTimeout(timer);
-    }
+    const received = await within(this.#pending, timeoutSeconds, "a datagram");
+    this.#pending = undefined;
+    return received;
   }
 
   /** The next datagram as UTF-8 text. */
@@ -151,7 +142,7 @@ export function slowEcho() {
       overlap.max = Math.max(overlap.max, ++active);
       try {
         // A timer turn: handlers overlap, and replies go out while the server receives.
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        await delay(1);
         await this.reply(`${new TextDecoder().decode(this.packet)} ok`);
       } finally {
         active--;

@@ -2,6 +2,8 @@
 // Debian package when it is missing and we may (root, apt-get present), so
 // the integration test runs on a fresh machine; otherwise it says why not.
 
+import { delay } from "@std/async";
+
 const decoder = new TextDecoder();
 /** apt-get update + install, bounded: a stuck mirror must not hang the suite. */
 const INSTALL_TIMEOUT_SECONDS = 300;
@@ -200,7 +202,7 @@ async function acceptsConnections(statsSocket: string, exited: () => boolean): P
       conn.close();
       return true;
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await delay(100);
     }
   }
   return false;

@@ -1,16 +1,8 @@
-// Internal: what ForkingTCPServer's main side and its workers share: the
-// messages between them, errors made cloneable, and loading the handler class.
+// Internal: the messages between ForkingTCPServer's main thread and its
+// workers, and errors made cloneable for them.
 
-import type { RequestHandlerClass } from "../../handlers/base_request_handler.ts";
 import type { ServerStats } from "../base_server.ts";
-import type { StreamServerOptions } from "../stream_server.ts";
-import type { TCPBoundAddress } from "../tcp_server.ts";
-
-/** The stream server options a worker's server takes: only cloneable values. */
-export type CloneableServerOptions = Omit<
-  StreamServerOptions<TCPBoundAddress>,
-  "signal" | "onListen"
->;
+import type { WorkerServerSettings } from "./_worker_server.ts";
 
 /** What a worker needs to serve: sent with the `start` message. */
 export interface WorkerSettings {
@@ -22,11 +14,8 @@ export interface WorkerSettings {
   module: string;
   /** The handler class's export name in that module. */
   exportName: string;
-  requestQueueSize: number;
-  noDelay: boolean;
-  keepAlive: boolean;
-  /** maxConnections, blockOnClose, drainTimeout, the PROXY protocol settings … */
-  serverOptions: CloneableServerOptions;
+  /** The main server's settings in force, which the worker's server takes as options. */
+  server: WorkerServerSettings;
   /** ForkingTCPServerOptions.workerData, cloned. */
   workerData: unknown;
 }
@@ -37,11 +26,14 @@ export type ToWorker =
   /** Stop accepting, drain (as `serverClose()` does), then answer `closed`. */
   | { type: "stop" };
 
+/** A worker's counters; its errors reach the main thread one by one instead. */
+export type WorkerStats = Pick<ServerStats, "requests" | "active">;
+
 /** Worker to main thread. */
 export type FromWorker =
   | { type: "listening" }
   /** Counters, pushed when they changed (checked every STATS_PUSH_INTERVAL_MS). */
-  | { type: "stats"; stats: ServerStats }
+  | { type: "stats"; stats: WorkerStats }
   /** An error the worker's server reported: goes to the main side's handleError(). */
   | { type: "error"; error: ClonedError; clientAddress: Deno.Addr | null }
   /** A handler called `server.shutdown()`: the whole pool shuts down. */
@@ -49,7 +41,7 @@ export type FromWorker =
   /** Uncaught error or rejection, failed import or bind, Deno.exit(), self.close(). */
   | { type: "crash"; error: ClonedError }
   /** Drained after `stop`; the final counters. */
-  | { type: "closed"; stats: ServerStats };
+  | { type: "closed"; stats: WorkerStats };
 
 /**
  * How often a worker compares its counters with the last ones it posted.
@@ -96,63 +88,4 @@ export function reviveError(cloned: ClonedError): Error {
   }
   if (cloned.stack !== undefined) error.stack = cloned.stack;
   return error;
-}
-
-/** `Error: message` for an error, its text otherwise. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/**
- * Imports the handler module and returns the named class: the same check in
- * the main thread (first, so a mistake surfaces from `serveForever()`) and in
- * each worker.
- *
- * @throws {TypeError} The export is missing or not a class.
- */
-export async function loadHandlerClass(
-  module: string,
-  exportName: string,
-): Promise<RequestHandlerClass<Deno.Conn, Deno.Addr>> {
-  const namespace: Record<string, unknown> = await import(module);
-  const Handler = namespace[exportName];
-  if (typeof Handler !== "function") {
-    const exports = Object.keys(namespace).join(", ") || "none";
-    throw new TypeError(
-      `Cannot load handler: ${module} has no class exported as "${exportName}" (its exports: ${exports})`,
-    );
-  }
-  return Handler as RequestHandlerClass<Deno.Conn, Deno.Addr>;
-}
-
-/**
- * Throws where SO_REUSEPORT does not spread connections over listeners.
- * Deno sets `reusePort` on Linux only and silently ignores it elsewhere, so
- * the workers' binds would fail or one listener would get every connection.
- *
- * @throws {Deno.errors.NotSupported} Not Linux.
- */
-export function assertReusePortBalancing(os: string): void {
-  if (os !== "linux") {
-    throw new Deno.errors.NotSupported(
-      `Cannot use ForkingTCPServer on ${os}: it needs SO_REUSEPORT load balancing, which Deno offers on Linux only (use ThreadingTCPServer)`,
-    );
-  }
-}
-
-/**
- * Throws unless Deno may read `url` when it is a local file: a Worker's
- * module and a dynamically imported handler module both need `--allow-read`,
- * and without it the failure would come later, from inside a worker.
- *
- * @throws {Deno.errors.NotCapable} Read access is not granted.
- */
-export function assertReadable(url: URL, what: string): void {
-  if (url.protocol !== "file:") return;
-  const path = decodeURIComponent(url.pathname);
-  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
-    throw new Deno.errors.NotCapable(
-      `Cannot start ForkingTCPServer: loading ${what} ${path} in each worker needs read access (run with --allow-read)`,
-    );
-  }
 }

@@ -1,20 +1,19 @@
 // Internal: the entry module of each ForkingTCPServer worker. It imports the
-// handler module, listens on the shared port with SO_REUSEPORT, serves like
-// ThreadingTCPServer, and talks to the main thread with the messages of
-// forking_internal.ts. Anything that ends the worker other than a `stop`
-// (an uncaught error or rejection, Deno.exit(), self.close()) is posted as a
-// `crash` first, so the main side can replace it.
+// handler module, serves on the shared port with a WorkerServer, and talks to
+// the main thread with the messages of _protocol.ts. Anything that ends the
+// worker other than a `stop` (an uncaught error or rejection, Deno.exit(),
+// self.close()) is posted as a `crash` first, so the main side can replace it.
 
-import type { ServerStats } from "../base_server.ts";
 import {
   cloneError,
   type FromWorker,
-  loadHandlerClass,
   STATS_PUSH_INTERVAL_MS,
   type ToWorker,
   type WorkerSettings,
+  type WorkerStats,
 } from "./_protocol.ts";
-import { SharedPortServer } from "./_shared_port_server.ts";
+import { loadHandlerClass } from "./_preflight.ts";
+import { WorkerServer } from "./_worker_server.ts";
 
 /** The parts of a worker's global scope used here (Deno's default lib types `self` as a window). */
 interface WorkerScope {
@@ -25,7 +24,7 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 
-let opened: Promise<SharedPortServer | undefined> | undefined;
+let opened: Promise<WorkerServer | undefined> | undefined;
 let stopping = false;
 /** Set once the worker crashed or answered `closed`: nothing more is posted. */
 let done = false;
@@ -73,25 +72,15 @@ function runAsWorker(): void {
 }
 
 /** Imports the handler and listens; `undefined` when stopped meanwhile or failed (posted). */
-async function open(settings: WorkerSettings): Promise<SharedPortServer | undefined> {
+async function open(settings: WorkerSettings): Promise<WorkerServer | undefined> {
   try {
     const Handler = await loadHandlerClass(settings.module, settings.exportName);
     if (stopping) return undefined;
-    const listener = Deno.listen({
-      hostname: settings.hostname,
-      port: settings.port,
-      tcpBacklog: settings.requestQueueSize,
-      reusePort: true,
-    });
-    return new SharedPortServer(listener, Handler, {
-      ...settings.serverOptions,
+    return new WorkerServer({ hostname: settings.hostname, port: settings.port }, Handler, {
+      ...settings.server,
       workerId: settings.workerId,
       workerData: settings.workerData,
-      noDelay: settings.noDelay,
-      keepAlive: settings.keepAlive,
-      onError: (error, _request, clientAddress) =>
-        post({ type: "error", error: cloneError(error), clientAddress }),
-      onShutdown: () => post({ type: "shutdown" }),
+      post,
     });
   } catch (error) {
     crash(error);
@@ -99,14 +88,14 @@ async function open(settings: WorkerSettings): Promise<SharedPortServer | undefi
   }
 }
 
-async function serve(server: Promise<SharedPortServer | undefined>): Promise<void> {
+async function serve(server: Promise<WorkerServer | undefined>): Promise<void> {
   const running = await server;
   if (running === undefined) return;
   post({ type: "listening" });
-  let posted = running.stats;
+  let posted = countersOf(running);
   const timer = setInterval(() => {
-    const now = running.stats;
-    if (sameStats(now, posted)) return;
+    const now = countersOf(running);
+    if (now.requests === posted.requests && now.active === posted.active) return;
     posted = now;
     post({ type: "stats", stats: now });
   }, STATS_PUSH_INTERVAL_MS);
@@ -121,15 +110,16 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   const server = await opened;
-  let stats: ServerStats = { requests: 0, active: 0, errors: 0 };
+  let stats: WorkerStats = { requests: 0, active: 0 };
   if (server !== undefined) {
-    await server.stop();
-    stats = server.stats;
+    await server[Symbol.asyncDispose]();
+    stats = countersOf(server);
   }
   post({ type: "closed", stats });
   done = true;
 }
 
-function sameStats(a: ServerStats, b: ServerStats): boolean {
-  return a.requests === b.requests && a.active === b.active && a.errors === b.errors;
+function countersOf(server: WorkerServer): WorkerStats {
+  const { requests, active } = server.stats;
+  return { requests, active };
 }

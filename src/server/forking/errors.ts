@@ -5,7 +5,7 @@
  * @module
  */
 
-import { describeError } from "./_protocol.ts";
+import { describeError } from "../_error_report.ts";
 
 /**
  * A ForkingTCPServer worker ended without being asked to: an uncaught error

@@ -6,30 +6,26 @@
  */
 
 import type { HandlerServer } from "../../handlers/base_request_handler.ts";
-import { BaseServer, type ServerStats } from "../base_server.ts";
-import { formatAddress } from "../format_address.ts";
-import {
-  assertReadable,
-  assertReusePortBalancing,
-  type CloneableServerOptions,
-  describeError,
-  type FromWorker,
-  loadHandlerClass,
-  reviveError,
-  type ToWorker,
-  type WorkerSettings,
-} from "./_protocol.ts";
-import { setting } from "../_settings.ts";
-import { SharedPortServer } from "./_shared_port_server.ts";
-import { StreamServer } from "../stream_server.ts";
+import { BaseRequestHandler } from "../../handlers/base_request_handler.ts";
+import type { ServerStats } from "../base_server.ts";
+import { describeError, formatErrorReport } from "../_error_report.ts";
+import { resolveSettings } from "../_settings.ts";
 import {
   type TCPAddress,
   type TCPBoundAddress,
-  TCPServer,
   type TCPServerOptions,
+  ThreadingTCPServer,
 } from "../tcp_server.ts";
 import { assertUnstableNet } from "../_unstable_net.ts";
 import { WorkerCrashError } from "./errors.ts";
+import {
+  assertReadable,
+  assertReusePortBalancing,
+  handlerModule,
+  loadHandlerClass,
+} from "./_preflight.ts";
+import { WORKER_URL, WorkerPool } from "./_worker_pool.ts";
+import { WORKER_SERVER_SETTINGS } from "./_worker_server.ts";
 
 /**
  * Where the workers find the handler class: a module URL and an export name.
@@ -62,10 +58,13 @@ export interface ForkingWorkerServer extends HandlerServer {
   /**
    * The worker's slot, `0` to `workers - 1` (a replacement keeps its
    * crashed predecessor's), or `-1` for the connections the main thread
-   * serves while the workers start.
+   * serves while the workers start (the ForkingTCPServer itself).
    */
   readonly workerId: number;
-  /** {@linkcode ForkingTCPServerOptions.workerData}, a copy per worker. */
+  /**
+   * {@linkcode ForkingTCPServerOptions.workerData}: a copy per worker, the
+   * value itself in the main thread.
+   */
   readonly workerData: unknown;
 }
 
@@ -112,31 +111,16 @@ export interface ForkingTCPServerOptions
   onListen?: (address: TCPBoundAddress) => void;
 }
 
-/** The worker's entry module; workers load it by URL, so it needs read access when local. */
-const WORKER_URL = new URL("./_worker.ts", import.meta.url);
-/** A worker that listened this long before it crashed restarts its slot's backoff. */
-const STABLE_SECONDS = 10;
-/** As BaseServer: after the drain deadline, handlers get this long to notice their closed connections. */
-const FORCED_CLOSE_GRACE_SECONDS = 1;
+/** The settings a forking server adds; see {@linkcode ForkingTCPServerOptions}. */
+const FORKING_SETTINGS = ["workers", "restartDelay", "maxRestartDelay"] as const;
 /** How long past its drain deadline a worker may take to answer `closed` before it is terminated. */
-const EXIT_GRACE_SECONDS = 5;
+const EXIT_GRACE_SECONDS = 6;
 
-/** One worker position in the pool; a crashed worker's replacement takes the same slot. */
-interface Slot {
-  readonly id: number;
-  /** The running worker, or `undefined` while it restarts or after it ended. */
-  worker: Worker | undefined;
-  /** `performance.now()` when the current worker started listening. */
-  listeningSince: number | undefined;
-  /** Whether any worker in this slot has listened (the main listener hands over then). */
-  listened: boolean;
-  /** The current worker's counters, as last posted. */
-  stats: ServerStats;
-  /** Resolves when the current worker has ended. */
-  gone: PromiseWithResolvers<void>;
-  /** Crashes in a row, for the backoff. */
-  crashes: number;
-  restartTimer: ReturnType<typeof setTimeout> | undefined;
+/** Stands in for the handler class until `serveForever()` has imported it. */
+class HandlerNotImported extends BaseRequestHandler {
+  override handle(): never {
+    throw new Error("Cannot handle a request: the handler module is not imported yet");
+  }
 }
 
 /**
@@ -159,12 +143,18 @@ interface Slot {
  * (see {@linkcode ForkingWorkerServer}). Workers inherit the program's
  * permissions and flags.
  *
- * **For callers**: `serveForever()`, `shutdown()`, `serverClose()`,
- * `finished`, `address`, `stats`, `listeningWorkers`, `await using`,
- * `signal`, `onListen`. There is no `handleRequest()`: the workers serve.
- * **May be overridden**: `handleError()`, which receives the errors of
- * every worker (`request` is `null`: the connection lives in the worker)
- * and a {@linkcode WorkerCrashError} for each crashed worker.
+ * It is a `ThreadingTCPServer` (so a `TCPServer` and a `BaseServer`), with
+ * the same lifecycle: **for callers**, `serveForever()`, `shutdown()`,
+ * `serverClose()`, `finished`, `draining`, `address`, `stats`,
+ * `activeRequests`, `listeningWorkers`, `await using`, `signal`,
+ * `onListen`; `handleRequest()` throws, since the workers serve.
+ * **May be overridden**: `handleError()`, which runs in the main thread and
+ * receives the errors of every worker (`request` is `null`: the connection
+ * lives in the worker) and a {@linkcode WorkerCrashError} for each crashed
+ * worker. The other hooks (`verifyRequest()` …) run in the main thread
+ * only, for the connections it serves while the workers start: each worker
+ * runs its own plain server, since a subclass cannot cross into a worker.
+ * Per-connection logic belongs in the handler (`setup()`).
  *
  * How it starts and stops:
  * - The constructor binds the port in the main thread (with SO_REUSEPORT,
@@ -181,15 +171,17 @@ interface Slot {
  *   one queued at a worker that crashes. Linux 5.14+ moves them to another
  *   listener instead with `sysctl net.ipv4.tcp_migrate_req=1`.)
  * - `shutdown()` stops every worker accepting at once (new clients are
- *   refused) and starts their drain; `serverClose()` waits until each has
- *   let its running handlers finish (up to `drainTimeout`) and ended.
+ *   refused) and starts their drain (`draining` aborts in each);
+ *   `serverClose()` waits until each has let its running handlers finish
+ *   (up to `drainTimeout`) and ended.
  * - A worker that crashes (an uncaught error or rejection, a handler module
  *   that fails to import, `Deno.exit()`) is replaced after `restartDelay`,
  *   doubling while it keeps crashing; its connections are closed, the
  *   other workers' are not. Each crash is reported to `handleError()`.
  * - `stats` sums the counters of every worker, which each pushes to the
  *   main thread when they change (checked every 50 ms: nothing is sent per
- *   request), so they lag by that much.
+ *   request), so `requests` and `active` lag by that much; `errors` counts
+ *   each error as it reaches `handleError()`.
  *
  * Needs Linux (SO_REUSEPORT load balancing; elsewhere Deno ignores
  * `reusePort`, so the constructor throws), `--unstable-net`, and
@@ -213,8 +205,8 @@ interface Slot {
  *
  * @example Echo on a pool of two workers
  * ```ts
- * import { ForkingTCPServer } from "@socketserver/core";
- * import { assertEquals } from "@std/assert";
+ * import { BaseServer, ForkingTCPServer } from "@socketserver/core";
+ * import { assert, assertEquals } from "@std/assert";
  *
  * // The handler lives in a module of its own; in a program this is a file:
  * // { module: new URL("./handlers.ts", import.meta.url), export: "Echo" }.
@@ -232,6 +224,7 @@ interface Slot {
  *   { module, export: "Echo" },
  *   { workers: 2 },
  * );
+ * assert(server instanceof BaseServer); // one lifecycle, like every server
  * const serving = server.serveForever();
  * using conn = await Deno.connect(server.address);
  * await conn.write(new TextEncoder().encode("ping"));
@@ -242,72 +235,32 @@ interface Slot {
  * await serving;
  * ```
  */
-export class ForkingTCPServer implements AsyncDisposable {
+export class ForkingTCPServer extends ThreadingTCPServer implements ForkingWorkerServer {
   /** Default for {@linkcode ForkingTCPServerOptions.workers}. */
   static workers: number = navigator.hardwareConcurrency;
   /** Default for {@linkcode ForkingTCPServerOptions.restartDelay}. */
   static restartDelay: number = 0.1;
   /** Default for {@linkcode ForkingTCPServerOptions.maxRestartDelay}. */
   static maxRestartDelay: number = 30;
-  /** Default for {@linkcode TCPServerOptions.requestQueueSize}. */
-  static requestQueueSize: number = TCPServer.requestQueueSize;
-  /** Default for {@linkcode TCPServerOptions.maxConnections} (per worker). */
-  static maxConnections: number = StreamServer.maxConnections;
-  /** Default for {@linkcode TCPServerOptions.noDelay}. */
-  static noDelay: boolean = TCPServer.noDelay;
-  /** Default for {@linkcode TCPServerOptions.keepAlive}. */
-  static keepAlive: boolean = TCPServer.keepAlive;
-  /** Default for {@linkcode TCPServerOptions.blockOnClose}. */
-  static blockOnClose: boolean = BaseServer.blockOnClose;
-  /** Default for {@linkcode TCPServerOptions.drainTimeout}. */
-  static drainTimeout: number = BaseServer.drainTimeout;
 
   /** How many workers serve. */
-  readonly workers: number;
+  declare readonly workers: number;
   /** Seconds before a crashed worker is first replaced. */
-  readonly restartDelay: number;
+  declare readonly restartDelay: number;
   /** The longest wait before a crashed worker is replaced. */
-  readonly maxRestartDelay: number;
-  /** The listen backlog of each listener. */
-  readonly requestQueueSize: number;
-  /** The most connections each worker serves at once. */
-  readonly maxConnections: number;
-  /** What each worker's handlers read as `this.server.workerData`. */
+  declare readonly maxRestartDelay: number;
+  /** What each worker's handlers read as `this.server.workerData` (a copy each). */
   readonly workerData: unknown;
-  /** Whether TCP_NODELAY is set on new connections. */
-  readonly noDelay: boolean;
-  /** Whether SO_KEEPALIVE is set on new connections. */
-  readonly keepAlive: boolean;
-  /** Whether `serverClose()` waits for running handlers. */
-  readonly blockOnClose: boolean;
-  /** Seconds `serverClose()` lets running handlers finish. */
-  readonly drainTimeout: number;
   /** The handler module's absolute URL and the class's export name. */
   readonly handler: { readonly module: string; readonly export: string };
 
-  readonly #listener: Deno.Listener<Deno.Conn, Deno.Addr>;
-  /** The options every pool member's server takes, resolved and checked cloneable. */
-  readonly #serverOptions: CloneableServerOptions;
-  readonly #address: TCPBoundAddress;
   readonly #onListen: ((address: TCPBoundAddress) => void) | undefined;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = (): void => void this[Symbol.asyncDispose]();
-  readonly #slots: Slot[] = [];
-  /** Serves the main listener until every worker listens. */
-  #main: SharedPortServer | undefined;
-  /** The main listener's request loop. */
-  #mainServing: Promise<void> | undefined;
-  /** Resolves once the main listener is closed and its handlers have finished. */
-  #mainStopped: Promise<void> | undefined;
-  #started = false;
-  #shutdownRequested = false;
-  readonly #shutdownSignal: PromiseWithResolvers<void> = Promise.withResolvers();
-  #serving: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
-  #fatal: { error: unknown } | undefined;
-  /** Counters of workers that ended, and the crashes themselves (each one reported). */
-  readonly #retired = { requests: 0, errors: 0 };
-  readonly #finished: PromiseWithResolvers<void> = Promise.withResolvers();
+  /** The workers, from `serveForever()` on. */
+  #pool: WorkerPool | undefined;
+  /** Whether the main listener was closed for the workers (they all listen). */
+  #handedOver = false;
+  /** Resolves when `serverClose()` closes the socket: the parked accept loop then ends. */
+  readonly #socketClosed: PromiseWithResolvers<null> = Promise.withResolvers();
 
   /**
    * Checks the handler reference and the platform, then binds the port in
@@ -317,9 +270,8 @@ export class ForkingTCPServer implements AsyncDisposable {
    * @param handler The handler class's module URL and export name.
    * @param options Settings for this instance.
    * @throws {TypeError} `handler` is a class or lacks an absolute module
-   * URL, or the module is the main module, or an option (`workerData`
-   * included) cannot be cloned to a worker, or Deno runs without
-   * `--unstable-net`.
+   * URL, or the module is the main module, or `workerData` cannot be cloned
+   * to a worker, or Deno runs without `--unstable-net`.
    * @throws {RangeError} `workers` is not a positive integer, or a restart
    * delay is negative.
    * @throws {Deno.errors.NotSupported} Not Linux.
@@ -331,112 +283,64 @@ export class ForkingTCPServer implements AsyncDisposable {
     handler: HandlerModule,
     options: ForkingTCPServerOptions = {},
   ) {
-    const defaults = new.target as unknown as typeof ForkingTCPServer;
-    const module = handlerModuleUrl(handler);
-    const exportName = handler.export ?? "default";
-    if (typeof exportName !== "string" || exportName === "") {
-      throw new TypeError(`Cannot fork handler: export must be a name, got ${String(exportName)}`);
+    const { module, export: exportName } = handlerModule(handler);
+    const settings = resolveSettings(new.target, options, FORKING_SETTINGS);
+    const { workers, restartDelay, maxRestartDelay } = settings;
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new RangeError(`Cannot fork: workers must be an integer of at least 1, got ${workers}`);
     }
-    this.workers = setting(options.workers, defaults.workers);
-    if (!Number.isInteger(this.workers) || this.workers < 1) {
+    if (!(restartDelay >= 0) || !(maxRestartDelay >= restartDelay)) {
       throw new RangeError(
-        `Cannot fork: workers must be an integer of at least 1, got ${this.workers}`,
-      );
-    }
-    this.restartDelay = setting(options.restartDelay, defaults.restartDelay);
-    this.maxRestartDelay = setting(options.maxRestartDelay, defaults.maxRestartDelay);
-    if (!(this.restartDelay >= 0) || !(this.maxRestartDelay >= this.restartDelay)) {
-      throw new RangeError(
-        `Cannot fork: need 0 <= restartDelay <= maxRestartDelay, got ${this.restartDelay} and ${this.maxRestartDelay}`,
+        `Cannot fork: need 0 <= restartDelay <= maxRestartDelay, got ${restartDelay} and ${maxRestartDelay}`,
       );
     }
     assertReusePortBalancing(Deno.build.os);
     assertUnstableNet("ForkingTCPServer (SO_REUSEPORT)");
     assertReadable(WORKER_URL, "its entry module");
     assertReadable(module, "the handler module");
-    this.handler = { module: module.href, export: exportName };
-    this.requestQueueSize = setting(options.requestQueueSize, defaults.requestQueueSize);
-    this.maxConnections = setting(options.maxConnections, defaults.maxConnections);
-    this.noDelay = setting(options.noDelay, defaults.noDelay);
-    this.keepAlive = setting(options.keepAlive, defaults.keepAlive);
-    this.blockOnClose = setting(options.blockOnClose, defaults.blockOnClose);
-    this.drainTimeout = setting(options.drainTimeout, defaults.drainTimeout);
-    this.workerData = options.workerData;
-    const {
-      signal: _signal,
-      onListen: _onListen,
-      workers: _workers,
-      restartDelay: _restartDelay,
-      maxRestartDelay: _maxRestartDelay,
-      requestQueueSize: _requestQueueSize,
-      noDelay: _noDelay,
-      keepAlive: _keepAlive,
-      workerData: _workerData,
-      ...serverOptions
-    } = options;
-    // Whatever else StreamServer takes (the PROXY protocol settings …) reaches every worker.
-    this.#serverOptions = {
-      ...serverOptions,
-      maxConnections: this.maxConnections,
-      blockOnClose: this.blockOnClose,
-      drainTimeout: this.drainTimeout,
-    };
     try {
-      structuredClone([this.#serverOptions, this.workerData]);
+      structuredClone(options.workerData);
     } catch (error) {
       throw new TypeError(
-        `Cannot fork: the options must survive postMessage to a worker: ${describeError(error)}`,
+        `Cannot fork: workerData must survive postMessage to a worker: ${describeError(error)}`,
       );
     }
-    this.#listener = Deno.listen({
-      hostname: address.hostname ?? "0.0.0.0",
-      port: address.port,
-      tcpBacklog: this.requestQueueSize,
-      reusePort: true,
-    });
-    this.#address = this.#listener.addr as TCPBoundAddress;
+    // SO_REUSEPORT, so the workers can bind the port too; onListen waits for them.
+    super(address, HandlerNotImported, { ...options, allowReusePort: true, onListen: undefined });
+    Object.assign(this, settings);
+    this.handler = { module: module.href, export: exportName };
+    this.workerData = options.workerData;
     this.#onListen = options.onListen;
-    this.#signal = options.signal;
-    if (this.#signal?.aborted) this.#requestShutdown();
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.draining.addEventListener("abort", () => this.#pool?.stop(), { once: true });
   }
 
   /**
-   * The bound address (port 0 resolved): every worker listens on it.
+   * The main thread's slot as handlers see it ({@linkcode ForkingWorkerServer}):
+   * the connections it serves while the workers start.
    *
-   * @returns The address, as `Deno.connect()` takes it.
+   * @returns `-1`.
    */
-  get address(): TCPBoundAddress {
-    return this.#address;
+  get workerId(): number {
+    return -1;
   }
 
   /**
-   * Resolves once the server is shut down and closed (after `serverClose()`).
-   *
-   * @returns A promise that never rejects.
-   */
-  get finished(): Promise<void> {
-    return this.#finished.promise;
-  }
-
-  /**
-   * Counters summed over every worker, those that crashed and were replaced
-   * included (as they last posted them), and the main thread's start-up
-   * share. Workers post theirs when they change, checked every 50 ms, so
-   * the sum lags by about that much; each crash counts as an error.
+   * Counters summed over the main thread's start-up share and every
+   * worker, those that crashed and were replaced included (as they last
+   * posted them). Workers post theirs when they change, checked every
+   * 50 ms, so `requests` and `active` lag by about that much; `errors`
+   * counts each error (a crash too) as it reaches `handleError()`.
    *
    * @returns A snapshot.
    */
-  get stats(): ServerStats {
-    const total = { requests: this.#retired.requests, active: 0, errors: this.#retired.errors };
-    const parts = this.#slots.map((slot) => slot.stats);
-    if (this.#main !== undefined) parts.push(this.#main.stats);
-    for (const part of parts) {
-      total.requests += part.requests;
-      total.active += part.active;
-      total.errors += part.errors;
-    }
-    return total;
+  override get stats(): ServerStats {
+    const own = super.stats;
+    const pool = this.#pool?.stats ?? { requests: 0, active: 0 };
+    return {
+      requests: own.requests + pool.requests,
+      active: own.active + pool.active,
+      errors: own.errors,
+    };
   }
 
   /**
@@ -444,7 +348,7 @@ export class ForkingTCPServer implements AsyncDisposable {
    *
    * @returns The count.
    */
-  get activeRequests(): number {
+  override get activeRequests(): number {
     return this.stats.active;
   }
 
@@ -455,15 +359,13 @@ export class ForkingTCPServer implements AsyncDisposable {
    * @returns The count.
    */
   get listeningWorkers(): number {
-    return this.#slots.filter((slot) =>
-      slot.worker !== undefined && slot.listeningSince !== undefined
-    )
-      .length;
+    return this.#pool?.listeningWorkers ?? 0;
   }
 
   /**
    * Imports the handler module, starts the workers and serves until
-   * `shutdown()` is called.
+   * `shutdown()` is called (the main thread serves its listener until every
+   * worker listens).
    *
    * @returns Resolves when the server is shut down; workers may still be
    * draining (`serverClose()` waits for them).
@@ -471,307 +373,112 @@ export class ForkingTCPServer implements AsyncDisposable {
    * @throws {Error} The handler module failed to import, or an error that
    * `handleError()` rethrew (the server then shuts down).
    */
-  async serveForever(): Promise<void> {
-    if (this.#serving !== undefined) {
-      throw new Error("Cannot serve: serveForever() is already running");
-    }
-    this.#serving = this.#serve();
-    try {
-      await this.#serving;
-    } finally {
-      this.#serving = undefined;
-    }
+  override async serveForever(): Promise<void> {
+    await this.#start();
+    await super.serveForever();
   }
 
   /**
-   * Stops every worker accepting at once (new clients are refused from
-   * then on) and lets each drain. Safe from a handler (in any worker), a
-   * signal listener, and before `serveForever()` starts.
+   * Not offered: the workers serve, so there is no single request to wait for.
    *
-   * @returns Resolves when `serveForever()` has returned (at once when it is
-   * not running).
+   * @throws {TypeError} Always; call `serveForever()`.
    */
-  shutdown(): Promise<void> {
-    this.#requestShutdown();
-    return this.#serving?.then(noop, noop) ?? Promise.resolve();
-  }
-
-  /**
-   * Closes the server: shuts it down, then (with `blockOnClose`) waits for
-   * each worker to let its running handlers finish, up to `drainTimeout`
-   * seconds, and ends every worker. Idempotent.
-   *
-   * @returns Resolves when every worker has ended; `finished` resolves then too.
-   */
-  serverClose(): Promise<void> {
-    return this.#closing ??= this.#close();
-  }
-
-  /** `await using server = …` shuts the server down and closes it. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.shutdown();
-    await this.serverClose();
+  override handleRequest(): Promise<void> {
+    return Promise.reject(
+      new TypeError(
+        "Cannot handleRequest() on a ForkingTCPServer: its workers serve; call serveForever()",
+      ),
+    );
   }
 
   /**
    * Reports an error from any worker, or a crashed worker (a
-   * {@linkcode WorkerCrashError}). The default writes one line to stderr and
-   * the server keeps serving; rethrow to stop the server (`serveForever()`
-   * then rejects with the error).
+   * {@linkcode WorkerCrashError}), as every server does (see
+   * `BaseServer.handleError()`): the stack, rebuilt in the main thread with
+   * the error's class (built-in and `Deno.errors` classes), name and
+   * message, goes to stderr, and the server keeps serving; rethrow to stop
+   * it (`serveForever()` then rejects with the error).
    *
-   * @param error What was thrown: rebuilt in the main thread with its class
-   * (built-in and `Deno.errors` classes), name, message and stack.
-   * @param _request The connection when the main thread served it, else
+   * @param error What was thrown.
+   * @param request The connection when the main thread served it, else
    * `null` (it lives in a worker).
    * @param clientAddress The peer's address, or `null`.
    */
-  handleError(
-    error: unknown,
-    _request: Deno.Conn | null,
-    clientAddress: Deno.Addr | null,
-  ): void | Promise<void> {
-    const where = error instanceof WorkerCrashError
-      ? ""
-      : clientAddress === null
-      ? " accepting a request"
-      : ` handling a request from ${formatAddress(clientAddress)}`;
-    console.error(`${this.constructor.name}: error${where}: ${describeError(error)}`);
-  }
-
-  async #serve(): Promise<void> {
-    if (!this.#started && !this.#shutdownRequested) await this.#start();
-    await this.#shutdownSignal.promise;
-    if (this.#fatal !== undefined) throw this.#fatal.error;
-  }
-
-  async #start(): Promise<void> {
-    const Handler = await loadHandlerClass(this.handler.module, this.handler.export);
-    if (this.#shutdownRequested || this.#started) return;
-    this.#started = true;
-    this.#main = new SharedPortServer(this.#listener, Handler, {
-      ...this.#serverOptions,
-      workerId: -1,
-      workerData: structuredClone(this.workerData),
-      noDelay: this.noDelay,
-      keepAlive: this.keepAlive,
-      onError: (error, request, clientAddress) => void this.#report(error, request, clientAddress),
-      onShutdown: () => void this.shutdown(),
-    });
-    // Never rejects: its handleError hands errors here and does not throw.
-    this.#mainServing = this.#main.serveForever();
-    for (let id = 0; id < this.workers; id++) {
-      const slot: Slot = {
-        id,
-        worker: undefined,
-        listeningSince: undefined,
-        listened: false,
-        stats: { requests: 0, active: 0, errors: 0 },
-        gone: Promise.withResolvers(),
-        crashes: 0,
-        restartTimer: undefined,
-      };
-      this.#slots.push(slot);
-      this.#spawn(slot);
-    }
-  }
-
-  #spawn(slot: Slot): void {
-    slot.restartTimer = undefined;
-    if (this.#shutdownRequested) return;
-    const worker = new Worker(WORKER_URL, {
-      type: "module",
-      name: `${this.constructor.name} worker ${slot.id}`,
-    });
-    slot.worker = worker;
-    slot.listeningSince = undefined;
-    slot.stats = { requests: 0, active: 0, errors: 0 };
-    slot.gone = Promise.withResolvers();
-    worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(slot, worker, event.data);
-    // Errors the worker could not catch itself, such as its entry module failing to load.
-    worker.onerror = (event) => {
-      event.preventDefault();
-      this.#crashed(slot, worker, event.error ?? new Error(event.message));
-    };
-    worker.onmessageerror = () => {
-      this.#crashed(slot, worker, new Error("A message from the worker could not be read"));
-    };
-    const settings: WorkerSettings = {
-      workerId: slot.id,
-      hostname: this.#address.hostname,
-      port: this.#address.port,
-      module: this.handler.module,
-      exportName: this.handler.export,
-      requestQueueSize: this.requestQueueSize,
-      noDelay: this.noDelay,
-      keepAlive: this.keepAlive,
-      serverOptions: this.#serverOptions,
-      workerData: this.workerData,
-    };
-    worker.postMessage({ type: "start", settings } satisfies ToWorker);
-  }
-
-  #receive(slot: Slot, worker: Worker, message: FromWorker): void {
-    if (slot.worker !== worker) return;
-    switch (message.type) {
-      case "listening":
-        slot.listeningSince = performance.now();
-        slot.listened = true;
-        this.#handOverWhenAllListen();
-        break;
-      case "stats":
-        slot.stats = message.stats;
-        break;
-      case "error":
-        void this.#report(reviveError(message.error), null, message.clientAddress);
-        break;
-      case "shutdown":
-        void this.shutdown();
-        break;
-      case "crash":
-        this.#crashed(slot, worker, reviveError(message.error));
-        break;
-      case "closed":
-        slot.stats = message.stats;
-        this.#retire(slot);
-        break;
-    }
-  }
-
-  /**
-   * Closes the main listener once every worker has listened: until then it
-   * serves its share of the connections SO_REUSEPORT gives it.
-   */
-  #handOverWhenAllListen(): void {
-    if (this.#mainStopped !== undefined || this.#shutdownRequested) return;
-    if (!this.#slots.every((slot) => slot.listened)) return;
-    const main = this.#main;
-    if (main === undefined) return;
-    // Closing the listener under the running loop (not shutdown() first) serves an
-    // accept that completed meanwhile; the loop ends with the next accept.
-    main.closeListener();
-    this.#mainStopped = this.#mainServing?.then(() => main.stop());
-    this.#onListen?.(this.#address);
-  }
-
-  /** Ends the slot's worker and keeps its counters. */
-  #retire(slot: Slot): void {
-    const worker = slot.worker;
-    if (worker === undefined) return;
-    slot.worker = undefined;
-    worker.terminate();
-    this.#retired.requests += slot.stats.requests;
-    this.#retired.errors += slot.stats.errors;
-    slot.stats = { requests: 0, active: 0, errors: 0 };
-    slot.gone.resolve();
-  }
-
-  /** Replaces a crashed worker after the slot's backoff, and reports the crash. */
-  #crashed(slot: Slot, worker: Worker, cause: unknown): void {
-    if (slot.worker !== worker) return;
-    const upSeconds = slot.listeningSince === undefined
-      ? 0
-      : (performance.now() - slot.listeningSince) / 1000;
-    this.#retire(slot);
-    this.#retired.errors++;
-    let delay: number | null = null;
-    if (!this.#shutdownRequested) {
-      if (upSeconds >= STABLE_SECONDS) slot.crashes = 0;
-      delay = Math.min(this.maxRestartDelay, this.restartDelay * 2 ** slot.crashes);
-      slot.crashes++;
-      slot.restartTimer = setTimeout(() => this.#spawn(slot), delay * 1000);
-    }
-    void this.#report(new WorkerCrashError(slot.id, delay, cause), null, null);
-  }
-
-  /** Hands an error to `handleError()`; what it rethrows stops the server. */
-  async #report(
+  override handleError(
     error: unknown,
     request: Deno.Conn | null,
     clientAddress: Deno.Addr | null,
-  ): Promise<void> {
-    try {
-      await this.handleError(error, request, clientAddress);
-    } catch (fatal) {
-      this.#fatal ??= { error: fatal };
-      this.#requestShutdown();
+  ): void | Promise<void> {
+    // A crash is not about a request: its message says which worker and what next.
+    if (!(error instanceof WorkerCrashError)) {
+      return super.handleError(error, request, clientAddress);
     }
+    console.error(formatErrorReport(`${this.constructor.name}: error`, error));
   }
 
-  #requestShutdown(): void {
-    if (this.#shutdownRequested) return;
-    this.#shutdownRequested = true;
-    this.#shutdownSignal.resolve();
-    for (const slot of this.#slots) {
-      clearTimeout(slot.restartTimer);
-      slot.restartTimer = undefined;
-      slot.listeningSince = undefined;
-      slot.worker?.postMessage({ type: "stop" } satisfies ToWorker);
-    }
-    this.#mainStopped ??= this.#main?.stop();
+  /**
+   * Accepts on the main listener until the hand-over; after it, waits
+   * (taking nothing) until the server closes, so the loop keeps running
+   * while the workers serve.
+   *
+   * @returns The connection and the peer's address, or `null` once closed.
+   */
+  protected override async getRequest(): Promise<[Deno.Conn, Deno.Addr] | null> {
+    const next = await super.getRequest();
+    if (next === null && this.#handedOver) return await this.#socketClosed.promise;
+    return next;
   }
 
-  async #close(): Promise<void> {
-    this.#requestShutdown();
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    // Not serving yet (or the handler failed to load): the listener is still ours to close.
-    if (this.#main === undefined) closeListener(this.#listener);
-    await Promise.all([this.#mainStopped, ...this.#slots.map((slot) => this.#whenGone(slot))]);
-    this.#finished.resolve();
+  /** Closes the main listener (if the workers have not taken over yet). */
+  protected override closeSocket(): void {
+    super.closeSocket();
+    this.#socketClosed.resolve(null);
   }
 
-  /** Waits for the slot's worker to drain and end; terminates one that does not answer. */
-  async #whenGone(slot: Slot): Promise<void> {
-    if (slot.worker === undefined) return;
-    const seconds = (this.blockOnClose ? this.drainTimeout + FORCED_CLOSE_GRACE_SECONDS : 0) +
-      EXIT_GRACE_SECONDS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, seconds * 1000));
-    try {
-      await Promise.race([slot.gone.promise, expired]);
-    } finally {
-      clearTimeout(timer);
-    }
-    this.#retire(slot);
+  /** Waits until every worker has drained and ended; terminates one that does not answer. */
+  protected override async afterDrain(): Promise<void> {
+    const seconds = (this.blockOnClose ? this.drainTimeout : 0) + EXIT_GRACE_SECONDS;
+    await this.#pool?.close(seconds);
+    await super.afterDrain();
+  }
+
+  async #start(): Promise<void> {
+    if (this.#pool !== undefined || this.draining.aborted) return;
+    const Handler = await loadHandlerClass(this.handler.module, this.handler.export);
+    if (this.#pool !== undefined || this.draining.aborted) return;
+    this.RequestHandlerClass = Handler;
+    this.#pool = new WorkerPool({
+      name: this.constructor.name,
+      workers: this.workers,
+      restartDelay: this.restartDelay,
+      maxRestartDelay: this.maxRestartDelay,
+      settings: {
+        hostname: this.address.hostname,
+        port: this.address.port,
+        module: this.handler.module,
+        exportName: this.handler.export,
+        // The settings in force, read off this server: a subclass's static overrides too.
+        server: resolveSettings(this, {}, WORKER_SERVER_SETTINGS),
+        workerData: this.workerData,
+      },
+    }, {
+      allListening: () => this.#handOver(),
+      error: (error, clientAddress) => void this.reportError(error, null, clientAddress),
+      shutdown: () => void this.shutdown(),
+    });
+  }
+
+  /**
+   * Closes the main listener once every worker listens: until then it
+   * serves its share of the connections SO_REUSEPORT gives it. Closed under
+   * the running accept loop (not after a shutdown), so an accept that
+   * completed meanwhile is served; the connections it took are served to
+   * their end.
+   */
+  #handOver(): void {
+    if (this.draining.aborted) return;
+    this.#handedOver = true;
+    super.closeSocket();
+    this.#onListen?.(this.address);
   }
 }
-
-/** The handler module's URL, or a TypeError that says how to pass it. */
-function handlerModuleUrl(handler: HandlerModule): URL {
-  if (typeof handler === "function") {
-    const name = (handler as { name?: string }).name || "Handler";
-    throw new TypeError(
-      `Cannot fork class ${name}: a class cannot cross into a worker; export it from its own module and pass { module: new URL("./handlers.ts", import.meta.url), export: "${name}" }`,
-    );
-  }
-  if (typeof handler !== "object" || handler === null || !("module" in handler)) {
-    throw new TypeError(
-      `Cannot fork handler: expected { module, export }, got ${String(handler)}`,
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(handler.module);
-  } catch {
-    throw new TypeError(
-      `Cannot fork handler: module must be an absolute URL such as new URL("./handlers.ts", import.meta.url), got ${
-        String(handler.module)
-      }`,
-    );
-  }
-  if (url.href === Deno.mainModule) {
-    throw new TypeError(
-      `Cannot fork a handler from the main module ${url.href}: each worker would run the program again; move the handler to a module of its own`,
-    );
-  }
-  return url;
-}
-
-function closeListener(listener: Deno.Listener): void {
-  try {
-    listener.close();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.BadResource)) throw error;
-  }
-}
-
-function noop(): void {}

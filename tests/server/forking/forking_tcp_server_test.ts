@@ -2,22 +2,30 @@
 // with SO_REUSEPORT. Handlers come from tests/support/forking_handlers.ts,
 // which each worker imports by URL.
 
-import { assert, assertEquals, assertMatch, assertNotEquals, assertNotMatch } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
+import { delay } from "@std/async";
 import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertIsError,
+  assertMatch,
+  assertNotEquals,
+  assertNotMatch,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
+import {
+  BaseServer,
   ForkingTCPServer,
   type ForkingTCPServerOptions,
   type HandlerModule,
   isPeerGone,
   StreamRequestHandler,
+  ThreadingTCPServer,
   WorkerCrashError,
 } from "@socketserver/core";
-import {
-  assertReusePortBalancing,
-  cloneError,
-  reviveError,
-} from "../../../src/server/forking/_protocol.ts";
+import { cloneError, reviveError } from "../../../src/server/forking/_protocol.ts";
+import { assertReusePortBalancing } from "../../../src/server/forking/_preflight.ts";
 import { exchange } from "../../support/clients.ts";
 import { assertExampleRefuses, startExample } from "../../support/example_process.ts";
 
@@ -45,7 +53,7 @@ async function waitFor(what: string, condition: () => boolean, seconds = 20): Pr
   const deadline = Date.now() + seconds * 1000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await delay(10);
   }
 }
 
@@ -194,7 +202,7 @@ Deno.test("ForkingTCPServer: shutdown stops every worker accepting and drains in
     for (let tries = 0; tries < 500 && !refused; tries++) {
       try {
         (await Deno.connect(server.address)).close();
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await delay(10);
       } catch (error) {
         refused = error instanceof Deno.errors.ConnectionRefused;
       }
@@ -328,6 +336,43 @@ Deno.test("ForkingTCPServer: stats are summed across workers; handler errors rea
   });
 });
 
+Deno.test("ForkingTCPServer: the default handleError prints a worker's error and a crash with their stacks", async () => {
+  const calls: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => calls.push(args.join(" "));
+  try {
+    await using server = new ForkingTCPServer(LOCALHOST, COMMANDS, {
+      workers: 2,
+      restartDelay: 0.01,
+    });
+    const serving = server.serveForever();
+    await waitFor("every worker to listen", () => server.listeningWorkers === 2);
+    const [, client] = await connectToNewWorker(server.address, new Map());
+    using _ = client;
+    assertEquals(await askOnce(server.address, "fail"), null);
+    await waitFor("the handler's error", () => calls.length === 1);
+    assertEquals(await client.ask("crash"), "crashing");
+    await waitFor("the crash", () => calls.length === 2);
+    await server.shutdown();
+    await serving;
+  } finally {
+    console.error = original;
+  }
+  // One block per error: the header, then the stack the worker sent.
+  const [failed, crashed] = calls.map((call) => call.split("\n"));
+  assertMatch(
+    failed[0],
+    /^ForkingTCPServer: error handling a request from 127\.0\.0\.1:\d+: RangeError: fail requested$/,
+  );
+  assertMatch(failed[1], /^ {4}at Commands\.handle .*forking_handlers\.ts/);
+  assertMatch(
+    crashed[0],
+    /^ForkingTCPServer: error: WorkerCrashError: Worker [01] crashed, restarting it in 0\.01 s: Error: crash requested$/,
+  );
+  assert(crashed.includes("Caused by: Error: crash requested"), crashed.join("\n"));
+  assert(crashed.some((line) => /^ {4}at .*forking_handlers\.ts/.test(line)), crashed.join("\n"));
+});
+
 Deno.test("ForkingTCPServer: a handler's server.shutdown() in a worker stops the whole pool", async () => {
   await using server = new RecordingServer(LOCALHOST, COMMANDS, { workers: 2 });
   const serving = server.serveForever();
@@ -357,13 +402,21 @@ Deno.test("ForkingTCPServer: onListen, signal and finished", async () => {
   await server.finished;
 });
 
+Deno.test("ForkingTCPServer: is a BaseServer (a ThreadingTCPServer); handleRequest() says to call serveForever()", async () => {
+  await using server = new ForkingTCPServer(LOCALHOST, ECHO, { workers: 1 });
+  assertInstanceOf(server, BaseServer);
+  assertInstanceOf(server, ThreadingTCPServer);
+  const error = await assertRejects(() => server.handleRequest(), TypeError);
+  assertMatch(error.message, /workers serve; call serveForever\(\)/);
+});
+
 Deno.test("ForkingTCPServer: closing before serving, and a second serveForever()", async () => {
   const idle = new ForkingTCPServer(LOCALHOST, ECHO, { workers: 1 });
   await idle.serverClose();
   await idle.finished;
   await using server = new ForkingTCPServer(LOCALHOST, ECHO, { workers: 1 });
   const serving = server.serveForever();
-  await nodeAssert.rejects(server.serveForever(), /already running/);
+  await assertRejects(() => server.serveForever(), Error, "already running");
   await server.shutdown();
   await serving;
 });
@@ -405,22 +458,16 @@ const refusals: { name: string; make: () => unknown; error: RegExp; type: ErrorC
 
 for (const c of refusals) {
   Deno.test(`ForkingTCPServer: ${c.name} is refused in the constructor`, () => {
-    nodeAssert.throws(c.make, (error: unknown) => {
-      assert(error instanceof c.type, String(error));
-      assertMatch((error as Error).message, c.error);
-      return true;
-    });
+    const error = assertThrows(c.make);
+    assertIsError(error, c.type);
+    assertMatch(error.message, c.error);
   });
 }
 
 Deno.test("ForkingTCPServer: a missing export fails serveForever() with a TypeError", async () => {
   await using server = new ForkingTCPServer(LOCALHOST, { module: HANDLERS, export: "Nope" });
-  await nodeAssert.rejects(
-    server.serveForever(),
-    (error: unknown) =>
-      error instanceof TypeError &&
-      /no class exported as "Nope".*Commands, Echo/.test(error.message),
-  );
+  const error = await assertRejects(() => server.serveForever(), TypeError);
+  assertMatch(error.message, /no class exported as "Nope".*Commands, Echo/);
   assertEquals(server.listeningWorkers, 0);
 });
 
@@ -467,11 +514,8 @@ for (const c of revivals) {
 }
 
 Deno.test("ForkingTCPServer: refused where Deno ignores reusePort (not Linux)", () => {
-  nodeAssert.throws(
-    () => assertReusePortBalancing("darwin"),
-    (error: unknown) =>
-      error instanceof Deno.errors.NotSupported && /on darwin.*Linux only/.test(error.message),
-  );
+  const error = assertThrows(() => assertReusePortBalancing("darwin"), Deno.errors.NotSupported);
+  assertMatch(error.message, /on darwin.*Linux only/);
   assertReusePortBalancing("linux");
 });
 
