@@ -5,18 +5,8 @@
  * @module
  */
 
-import { formatAddress } from "../mod.ts";
+import { type AnyServer, formatAddress } from "../mod.ts";
 import { fail } from "./_cli.ts";
-
-/** What `serve` needs of a server: every server kind here has it. */
-export interface Servable {
-  readonly address: Deno.Addr;
-  readonly activeRequests: number;
-  readonly drainTimeout: number;
-  serveForever(): Promise<void>;
-  shutdown(): Promise<void>;
-  serverClose(): Promise<void>;
-}
 
 const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
 
@@ -42,7 +32,7 @@ export function listen<S>(cli: { host: string; port: number }, make: () => S): S
  */
 export async function serve(
   cli: { host: string; port: number },
-  make: () => Servable,
+  make: () => AnyServer,
 ): Promise<void> {
   const server = listen(cli, make);
   let stopping = false;
@@ -70,7 +60,7 @@ export async function serve(
 }
 
 /** Says what the drain waits for; an idle server stops at once and says nothing. */
-function announceDrain(server: Servable, signal: string): void {
+function announceDrain(server: AnyServer, signal: string): void {
   const active = server.activeRequests;
   if (active === 0) return;
   const what = server.address.transport === "udp" ? "datagram" : "connection";

@@ -11,9 +11,8 @@
  *   TCPServer  UnixStreamServer   UDPServer  UnixDatagramServer
  *       |            |               |              |
  *   Threading…   Threading…      Threading…     Threading…
- *       |
- *   ForkingTCPServer (in "@socketserver/core/forking": a pool of workers)
- *   (TLSServer extends TCPServer, ThreadingTLSServer extends TLSServer: TCP with TLS)
+ *   TCPServer ─┬─ TLSServer ─ ThreadingTLSServer   (TCP with TLS)
+ *              └─ ForkingTCPServer   ("@socketserver/core/forking": a pool of workers)
  *
  *   BaseRequestHandler  (setup, handle, finish; request, clientAddress, server)
  *     ├─ StreamRequestHandler    rfile / wfile, readFrame / frames / writeFrame

@@ -13,8 +13,8 @@ import { resolveSettings } from "../_settings.ts";
 import {
   type TCPAddress,
   type TCPBoundAddress,
+  TCPServer,
   type TCPServerOptions,
-  ThreadingTCPServer,
 } from "../tcp_server.ts";
 import { assertUnstableNet } from "../_unstable_net.ts";
 import { WorkerCrashError } from "./errors.ts";
@@ -143,8 +143,8 @@ class HandlerNotImported extends BaseRequestHandler {
  * (see {@linkcode ForkingWorkerServer}). Workers inherit the program's
  * permissions and flags.
  *
- * It is a `ThreadingTCPServer` (so a `TCPServer` and a `BaseServer`), with
- * the same lifecycle: **for callers**, `serveForever()`, `shutdown()`,
+ * It is a `TCPServer` (so a `BaseServer`), as Python's `ForkingTCPServer`
+ * is, with the same lifecycle: **for callers**, `serveForever()`, `shutdown()`,
  * `serverClose()`, `finished`, `draining`, `address`, `stats`,
  * `activeRequests`, `listeningWorkers`, `await using`, `signal`,
  * `onListen`; `handleRequest()` throws, since the workers serve.
@@ -235,7 +235,7 @@ class HandlerNotImported extends BaseRequestHandler {
  * await serving;
  * ```
  */
-export class ForkingTCPServer extends ThreadingTCPServer implements ForkingWorkerServer {
+export class ForkingTCPServer extends TCPServer implements ForkingWorkerServer {
   /** Default for {@linkcode ForkingTCPServerOptions.workers}. */
   static workers: number = navigator.hardwareConcurrency;
   /** Default for {@linkcode ForkingTCPServerOptions.restartDelay}. */
@@ -322,6 +322,16 @@ export class ForkingTCPServer extends ThreadingTCPServer implements ForkingWorke
    */
   get workerId(): number {
     return -1;
+  }
+
+  /**
+   * `maxConnections`: while the workers start, the main thread serves each
+   * connection it accepts as its own task, as each worker does after.
+   *
+   * @returns The limit.
+   */
+  protected override get concurrencyLimit(): number {
+    return this.maxConnections;
   }
 
   /**
