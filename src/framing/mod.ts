@@ -57,6 +57,7 @@ export * from "./varint.ts";
 export * from "./netstring.ts";
 export * from "./delimiter.ts";
 export * from "./lines.ts";
+export * from "./json_header_format.ts";
 export * from "./json_header.ts";
 export * from "./json_header_stream.ts";
 export * from "./frame_streams.ts";
