@@ -3,6 +3,7 @@
 // FRAMES frames of 64 bytes from one large buffer (frames/s = FRAMES / time);
 // "inline length-prefix loop" is the hand-written baseline with no codec.
 
+import { concat } from "@std/bytes/concat";
 import {
   BufferedReader,
   BufferedWriter,
@@ -21,16 +22,6 @@ import {
 
 const FRAMES = 10_000;
 const PAYLOAD = new Uint8Array(64).fill(0x61); // "aaaa…": no delimiter inside
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** FRAMES encoded frames in one buffer. */
 function wire<Input>(codec: Codec<unknown, Input>, frame: Input): Uint8Array {

@@ -75,6 +75,8 @@ export class VarintLengthCodec implements Codec<Uint8Array> {
 
   // Encoding reuses one header, with a view per varint width made up front:
   // the sink copies what it is given, and no subarray is made per frame.
+  // Not std's `encodeVarint`: it goes through a BigInt and slices a new
+  // array per call, about 70 times slower per frame here.
   #headerViews: Uint8Array[];
 
   /**

@@ -23,6 +23,7 @@
 // Each target is a fast-check property; `runTarget` runs it for a number of
 // cases with a seed, so a failure can be replayed.
 
+import { concat } from "@std/bytes/concat";
 import fc from "fast-check";
 import {
   type ByteSink,
@@ -302,13 +303,7 @@ export function encodeWith<Input>(
     parts.push(...frameParts);
     encoded.push(input);
   }
-  const wire = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    wire.set(part, at);
-    at += part.length;
-  }
-  return { wire, encoded };
+  return { wire: concat(parts), encoded };
 }
 
 function assertAtMost(what: string, size: number, limit: number): void {
