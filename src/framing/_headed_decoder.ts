@@ -53,8 +53,12 @@ export interface FrameHead<Frame> {
    * starts at `frameStart` when it was kept in the window (else
    * `frameStart === payloadStart`). Streamed, called for each run of
    * payload bytes as it arrives. The bytes stay valid: views are safe.
+   *
+   * Absent when frames are bytes (`Frame` is `Uint8Array`): the decoder
+   * then yields views itself, of the payload or, with `framesIncludeHead`,
+   * of the head and payload, with no call per frame.
    */
-  frame(bytes: Uint8Array, frameStart: number, payloadStart: number, payloadEnd: number): Frame;
+  frame?(bytes: Uint8Array, frameStart: number, payloadStart: number, payloadEnd: number): Frame;
   /** Streamed: the event that opens a frame, once its head is read. */
   opened?(payloadLength: number): Frame;
   /** Streamed: the event that closes a frame, once its payload is passed on. */
@@ -81,6 +85,8 @@ export interface HeadedDecoderOptions {
    * (the others: a frame may include its head). Default false.
    */
   consumesHead?: boolean;
+  /** Whether a frame view (a head without `frame`) starts at the head, kept in the window. Default false. */
+  framesIncludeHead?: boolean;
   /** ASCII bytes that end every frame after the payload (a netstring's `","`). Default none. */
   trailer?: string;
   /** The format's name in a trailer error: `expected "," after the 5-byte netstring payload`. */
@@ -99,6 +105,9 @@ export interface HeadedDecoderOptions {
  */
 export class HeadedDecoder<Frame> implements FrameDecoder<Frame> {
   readonly #head: FrameHead<Frame>;
+  // Frames are views made here: the head has no `frame`.
+  readonly #views: boolean;
+  readonly #framesIncludeHead: boolean;
   #state: DecoderState = HEAD;
   #payloadLength = 0;
   // Head, payload and trailer.
@@ -126,6 +135,8 @@ export class HeadedDecoder<Frame> implements FrameDecoder<Frame> {
    */
   constructor(head: FrameHead<Frame>, options: HeadedDecoderOptions) {
     this.#head = head;
+    this.#views = head.frame === undefined;
+    this.#framesIncludeHead = options.framesIncludeHead ?? false;
     this.#maxPayloadLength = options.maxPayloadLength;
     this.#discardTooLong = options.onTooLong === "discard";
     this.#limitName = options.limitName ?? "maxFrameLength";
@@ -231,7 +242,20 @@ export class HeadedDecoder<Frame> implements FrameDecoder<Frame> {
     const payloadEnd = end - this.#trailerLength;
     if (payloadEnd !== end) this.#checkTrailer(input.bytes, payloadEnd);
     input.start = end;
-    return this.#head.frame(input.bytes, start, payloadEnd - this.#payloadLength, payloadEnd);
+    return this.#frame(input.bytes, start, payloadEnd - this.#payloadLength, payloadEnd);
+  }
+
+  #frame(bytes: Uint8Array, frameStart: number, payloadStart: number, payloadEnd: number): Frame {
+    // Fast path: byte frames are views made here, with no call into the
+    // head, which would vary when several codecs run in one process.
+    if (this.#views) {
+      // `Frame` is `Uint8Array` for a head without `frame`.
+      return bytes.subarray(
+        this.#framesIncludeHead ? frameStart : payloadStart,
+        payloadEnd,
+      ) as unknown as Frame;
+    }
+    return this.#head.frame!(bytes, frameStart, payloadStart, payloadEnd);
   }
 
   // DATA, streamed: what is buffered of the payload, never waiting to fill a
@@ -248,7 +272,7 @@ export class HeadedDecoder<Frame> implements FrameDecoder<Frame> {
     if (length === 0) return undefined;
     input.start = start + length;
     this.#remaining -= length;
-    return this.#head.frame(input.bytes, start, start, start + length);
+    return this.#frame(input.bytes, start, start, start + length);
   }
 
   // DISCARD: skips what is buffered of the frame, without keeping it, then

@@ -351,9 +351,10 @@ export class LengthPrefixedCodec implements Codec<Uint8Array> {
    * {@linkcode IncompleteFrameError} when the stream ends inside a frame.
    */
   decoder(): FrameDecoder<Uint8Array> {
-    return new HeadedDecoder(new LengthPrefixedHead(this, this.#payloadAdjustment), {
+    return new HeadedDecoder<Uint8Array>(new LengthPrefixedHead(this, this.#payloadAdjustment), {
       maxPayloadLength: this.maxFrameLength,
       onTooLong: this.onTooLong,
+      framesIncludeHead: !this.stripHeader,
     });
   }
 
@@ -465,7 +466,6 @@ class LengthPrefixedHead implements FrameHead<Uint8Array> {
   #payloadAdjustment: number;
   #lengthAdjustment: number;
   #lengthIncludesHeader: boolean;
-  #stripHeader: boolean;
 
   constructor(codec: LengthPrefixedCodec, payloadAdjustment: number) {
     this.#field = codec.lengthField;
@@ -474,7 +474,6 @@ class LengthPrefixedHead implements FrameHead<Uint8Array> {
     this.#payloadAdjustment = payloadAdjustment;
     this.#lengthAdjustment = codec.lengthAdjustment;
     this.#lengthIncludesHeader = codec.lengthIncludesHeader;
-    this.#stripHeader = codec.stripHeader;
   }
 
   // The header stays in the window until the whole frame is there; a signed
@@ -485,15 +484,6 @@ class LengthPrefixedHead implements FrameHead<Uint8Array> {
     const payloadLength = value + this.#payloadAdjustment;
     if (payloadLength < 0) throw this.#tooShort(value);
     return payloadLength;
-  }
-
-  frame(
-    bytes: Uint8Array,
-    frameStart: number,
-    payloadStart: number,
-    payloadEnd: number,
-  ): Uint8Array {
-    return bytes.subarray(this.#stripHeader ? payloadStart : frameStart, payloadEnd);
   }
 
   #tooShort(value: number): InvalidLengthError {

@@ -130,7 +130,7 @@ export class NetstringCodec implements Codec<Uint8Array> {
    * inside a frame.
    */
   decoder(): FrameDecoder<Uint8Array> {
-    return new HeadedDecoder(new NetstringHead(this.maxFrameLength, this.onTooLong), {
+    return new HeadedDecoder<Uint8Array>(new NetstringHead(this.maxFrameLength, this.onTooLong), {
       maxPayloadLength: this.maxFrameLength,
       onTooLong: this.onTooLong,
       trailer: ",",
@@ -216,10 +216,6 @@ class NetstringHead implements FrameHead<Uint8Array> {
       }
     }
     return NEED_MORE;
-  }
-
-  frame(bytes: Uint8Array, _: number, payloadStart: number, payloadEnd: number): Uint8Array {
-    return bytes.subarray(payloadStart, payloadEnd);
   }
 }
 

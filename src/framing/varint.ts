@@ -119,7 +119,7 @@ export class VarintLengthCodec implements Codec<Uint8Array> {
    * {@linkcode IncompleteFrameError} when the stream ends inside a frame.
    */
   decoder(): FrameDecoder<Uint8Array> {
-    return new HeadedDecoder(new VarintHead(this.maxFrameLength, this.onTooLong), {
+    return new HeadedDecoder<Uint8Array>(new VarintHead(this.maxFrameLength, this.onTooLong), {
       maxPayloadLength: this.maxFrameLength,
       onTooLong: this.onTooLong,
     });
@@ -223,9 +223,5 @@ class VarintHead implements FrameHead<Uint8Array> {
       );
     }
     return NEED_MORE;
-  }
-
-  frame(bytes: Uint8Array, _: number, payloadStart: number, payloadEnd: number): Uint8Array {
-    return bytes.subarray(payloadStart, payloadEnd);
   }
 }
