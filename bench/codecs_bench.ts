@@ -1,8 +1,10 @@
 // Micro-benchmarks, so a regression in a codec or in the reader/writer shows
 // in isolation: `deno bench bench/codecs_bench.ts`. Each decode bench takes
-// FRAMES frames of 64 bytes from one large buffer (frames/s = FRAMES / time);
-// "inline length-prefix loop" is the hand-written baseline with no codec.
+// FRAMES frames of 64 bytes (RespCodec: FRAMES commands) from one large
+// buffer (frames/s = FRAMES / time); "inline length-prefix loop" is the
+// hand-written baseline with no codec.
 
+import { concat } from "@std/bytes/concat";
 import {
   BufferedReader,
   BufferedWriter,
@@ -16,21 +18,12 @@ import {
   LengthPrefixedCodec,
   LinesCodec,
   NetstringCodec,
+  RespCodec,
   VarintLengthCodec,
 } from "../mod.ts";
 
 const FRAMES = 10_000;
 const PAYLOAD = new Uint8Array(64).fill(0x61); // "aaaa…": no delimiter inside
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** FRAMES encoded frames in one buffer. */
 function wire<Input>(codec: Codec<unknown, Input>, frame: Input): Uint8Array {
@@ -72,6 +65,19 @@ cases.push({
   codec: json,
   bytes: wire(json, jsonFrame),
 });
+
+// Redis commands as redis-benchmark pipelines them: FRAMES commands in one buffer.
+const resp = new RespCodec();
+const commands = (text: string) => new TextEncoder().encode(text.repeat(FRAMES));
+cases.push(
+  { name: "RespCodec PING (*1 $4 PING)", codec: resp, bytes: commands("*1\r\n$4\r\nPING\r\n") },
+  {
+    name: "RespCodec SET key value",
+    codec: resp,
+    bytes: commands("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n"),
+  },
+  { name: "RespCodec inline PING", codec: resp, bytes: commands("PING\r\n") },
+);
 
 for (const { name, codec, bytes } of cases) {
   Deno.bench({ name, group: "decode 10,000 frames", fn: () => decodeAll(codec, bytes) });

@@ -88,18 +88,15 @@ export type StructValue = number | bigint | boolean | Uint8Array;
  * @example Catch a value out of range
  * ```ts
  * import { pack, StructError } from "@socketserver/core";
- * import { assert, assertEquals } from "@std/assert";
- * import nodeAssert from "node:assert/strict";
+ * import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
  *
- * nodeAssert.throws(() => pack("B", 256), (error) => {
- *   assert(error instanceof StructError && error instanceof RangeError);
- *   assertEquals(error.format, "B");
- *   assertEquals(
- *     error.message,
- *     'Cannot pack "B": ubyte format requires 0 <= number <= 255 (got 256 for item 0)',
- *   );
- *   return true;
- * });
+ * const error = assertThrows(() => pack("B", 256), StructError);
+ * assertInstanceOf(error, RangeError);
+ * assertEquals(error.format, "B");
+ * assertEquals(
+ *   error.message,
+ *   'Cannot pack "B": ubyte format requires 0 <= number <= 255 (got 256 for item 0)',
+ * );
  * ```
  */
 export class StructError extends RangeError {

@@ -1,9 +1,7 @@
 // struct: byte-for-byte agreement with CPython's struct module, checked by
 // running python3 once per test on a whole table of cases.
 
-import { assert, assertEquals, assertMatch } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import {
   calcsize,
@@ -587,17 +585,14 @@ Deno.test("struct: errors have the right class, the numbers and Python's wording
     const label = `${call.op} ${JSON.stringify(call.format)}`;
     const py = results[index];
     assert(py.error !== undefined, `${label}: python did not raise`);
-    nodeAssert.throws(() => runOurs(call), (thrown: Error) => {
-      assert(thrown instanceof error, `${label}: ${thrown}`);
-      assertMatch(thrown.message, /^Cannot (pack|unpack|parse struct format) ".*": /, label);
-      for (const text of includes) assert(thrown.message.includes(text), thrown.message);
-      if (samePythonText) {
-        const pythonText = py.message!.replace("unpack_from", "unpack")
-          .replace("pack_into", "packInto");
-        assert(thrown.message.includes(pythonText), `${thrown.message} / ${pythonText}`);
-      }
-      return true;
-    }, label);
+    const thrown = assertThrows(() => runOurs(call), error, undefined, label);
+    assertMatch(thrown.message, /^Cannot (pack|unpack|parse struct format) ".*": /, label);
+    for (const text of includes) assert(thrown.message.includes(text), thrown.message);
+    if (samePythonText) {
+      const pythonText = py.message!.replace("unpack_from", "unpack")
+        .replace("pack_into", "packInto");
+      assert(thrown.message.includes(pythonText), `${thrown.message} / ${pythonText}`);
+    }
   });
 });
 

@@ -37,8 +37,8 @@ export class ByteWindow {
   end: number;
   /**
    * A decoder's hint: bytes from `start` the current frame needs in all, or
-   * 0 when unknown. The transport uses it to make room once, at the frame's
-   * size, instead of growing step by step, and then clears it.
+   * 0 when unknown. The transport may use it to size its next buffer, and
+   * then clears it; see {@linkcode ByteWindow.reserve}.
    */
   wanted = 0;
 
@@ -66,9 +66,24 @@ export class ByteWindow {
 
   /**
    * Tells the transport the current frame needs `total` bytes from `start`
-   * (header included), as tokio's `reserve`. Only a hint, and only worth
-   * giving when the frame is not complete yet: decoders that know a frame's
-   * size call it before they return `undefined`.
+   * (header included), as tokio's `reserve`. Decoders that know a frame's
+   * size call it before they return `undefined`, with the true total.
+   *
+   * It is a hint, not an allocation order: `total` comes from a length the
+   * peer declared (checked against `maxFrameLength`, but not yet backed by
+   * bytes). A transport may honour it gradually, growing its buffer as the
+   * frame's bytes arrive, so that a peer that declares 8 MiB and stops
+   * sending does not pin 8 MiB; or ignore it.
+   *
+   * @example A decoder hints at a 10-byte frame of which 4 bytes are here
+   * ```ts
+   * import { ByteWindow } from "@socketserver/core/framing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const window = new ByteWindow(new Uint8Array(4));
+   * window.reserve(10);
+   * assertEquals(window.wanted, 10);
+   * ```
    *
    * @param total Bytes from `start` to the end of the frame.
    */

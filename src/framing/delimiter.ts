@@ -56,6 +56,7 @@ import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameTooLongError, IncompleteFrameError } from "./errors.ts";
 import { checkBoolean, resolveFrameLimits } from "./_frame_limits.ts";
+import { indexOfByte } from "./_index_of_byte.ts";
 
 /** Options for {@linkcode DelimiterCodec}. */
 export interface DelimiterCodecOptions extends FrameLimits {
@@ -86,8 +87,6 @@ export interface DelimiterCodecOptions extends FrameLimits {
 
 const CODEC_NAME = "DelimiterCodec";
 const DEFAULT_DELIMITERS: readonly string[] = ["\n"];
-// A range shorter than this is scanned by a loop: see `indexOfByte`.
-const SHORT_SCAN = 64;
 
 const utf8 = new TextEncoder();
 
@@ -305,25 +304,6 @@ function toDelimiters(
 
 function show(delimiter: Uint8Array): string {
   return JSON.stringify(new TextDecoder().decode(delimiter));
-}
-
-// Index of `byte` in `bytes[from, to)`, or -1.
-function indexOfByte(bytes: Uint8Array, byte: number, from: number, to: number): number {
-  // Native indexOf does not stop at `to`: it reads on into whatever the
-  // transport's buffer holds past the window. Use it as is when that tail is
-  // no longer than the range (the extra work is bounded by the useful work).
-  if (bytes.length - to <= to - from) {
-    const at = bytes.indexOf(byte, from);
-    return at < to ? at : -1;
-  }
-  // Fast path: bytes trickling in, a few new ones per call.
-  if (to - from < SHORT_SCAN) {
-    for (let i = from; i < to; i++) if (bytes[i] === byte) return i;
-    return -1;
-  }
-  // A long range in a large buffer: a view bounds the native scan.
-  const at = bytes.subarray(from, to).indexOf(byte);
-  return at < 0 ? -1 : from + at;
 }
 
 // One per connection: a scan that resumes where it stopped, and the discard

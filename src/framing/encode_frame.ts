@@ -4,6 +4,7 @@
  * @module
  */
 
+import { concat } from "jsr:@std/bytes@^1.0.6/concat";
 import type { ByteSink, Codec } from "./codec.ts";
 
 /**
@@ -32,21 +33,9 @@ import type { ByteSink, Codec } from "./codec.ts";
  */
 export function encodeFrame<Input>(codec: Codec<unknown, Input>, frame: Input): Uint8Array {
   const parts: Uint8Array[] = [];
-  let total = 0;
-  const sink: ByteSink = {
-    write(bytes) {
-      // Copy: encoders may reuse a scratch header between calls.
-      parts.push(bytes.slice());
-      total += bytes.length;
-    },
-  };
+  // Copy: encoders may reuse a scratch header between calls.
+  const sink: ByteSink = { write: (bytes) => parts.push(bytes.slice()) };
   codec.encode(frame, sink);
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  // Fast path: one part is already a copy of its own.
+  return parts.length === 1 ? parts[0] : concat(parts);
 }

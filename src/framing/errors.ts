@@ -8,7 +8,9 @@
 
 /**
  * A frame, declared or scanned, is longer than `maxFrameLength`, or too long
- * for the length field that must carry it.
+ * for the length field that must carry it; or another limit of a frame's
+ * size is passed (a RESP array's element count, its nesting depth), which
+ * `quantity` names.
  *
  * @example Catch a frame that is too long
  * ```ts
@@ -33,14 +35,17 @@ export class FrameTooLongError extends RangeError {
    * @param maxFrameLength The limit it exceeded.
    * @param action `"decode"` or `"encode"`, for the message.
    * @param limitName What the limit is called, for the message.
+   * @param quantity What `length` measures, for the message: `"array
+   * length"`, `"nesting depth"`.
    */
   constructor(
     length: number,
     maxFrameLength: number,
     action: "decode" | "encode" = "decode",
     limitName = "maxFrameLength",
+    quantity = "length",
   ) {
-    super(`Cannot ${action} frame: length ${length} exceeds ${limitName} ${maxFrameLength}`);
+    super(`Cannot ${action} frame: ${quantity} ${length} exceeds ${limitName} ${maxFrameLength}`);
     this.name = "FrameTooLongError";
     this.length = length;
     this.maxFrameLength = maxFrameLength;

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { concat } from "jsr:@std/bytes@^1.0.6/concat";
 import { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder } from "./codec.ts";
 
@@ -228,20 +229,9 @@ class EncoderTransformer<Input> implements Transformer<Input, Uint8Array> {
     const parts = this.#parts;
     try {
       this.#codec.encode(frame, this.#sink);
-      // Fast path: one part is already a copy of its own.
-      if (this.#total === 0) {
-        // Nothing written (an end event): no empty chunk.
-      } else if (parts.length === 1) {
-        controller.enqueue(parts[0]);
-      } else {
-        const out = new Uint8Array(this.#total);
-        let offset = 0;
-        for (const part of parts) {
-          out.set(part, offset);
-          offset += part.length;
-        }
-        controller.enqueue(out);
-      }
+      // Nothing written (an end event): no empty chunk. Fast path: one part
+      // is already a copy of its own.
+      if (this.#total > 0) controller.enqueue(parts.length === 1 ? parts[0] : concat(parts));
     } finally {
       parts.length = 0;
       this.#total = 0;

@@ -49,45 +49,18 @@
  * @module
  */
 
-import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
-import { FrameTooLongError, IncompleteFrameError } from "./errors.ts";
+import { FrameTooLongError } from "./errors.ts";
 import type { LengthField } from "./length_field.ts";
 import { resolveFrameLimits } from "./_frame_limits.ts";
+import { HeadedDecoder } from "./_headed_decoder.ts";
 import {
-  JsonHeaderReader,
+  JsonHead,
   JsonHeaderWriter,
   type ResolvedJsonHeaderFormat,
   resolveJsonHeaderFormat,
-} from "./_json_header_prefix.ts";
-
-/**
- * How the head of a JSON-header frame is laid out: the options that
- * {@linkcode JsonHeaderCodec} and {@linkcode JsonHeaderStreamCodec} share.
- */
-export interface JsonHeaderFormat {
-  /**
-   * The Python `struct` format of the prefix that holds the header's length
-   * in bytes: one integer code, with an optional byte order (`"i"`, `"!I"`,
-   * `">H"`, `"Q"`).
-   *
-   * @default {"i"} (4 bytes, little-endian, signed: `struct.pack('i', n)`)
-   */
-  headerLengthFormat?: string;
-  /**
-   * The header field that holds the body's size in bytes.
-   *
-   * @default {"file_size"}
-   */
-  bodySizeField?: string;
-  /**
-   * The largest header, in bytes of JSON, decoded or encoded. Checked
-   * against the prefix before the header is waited for.
-   *
-   * @default {65536} (64 KiB)
-   */
-  maxHeaderLength?: number;
-}
+} from "./_json_head.ts";
+import type { JsonHeaderFormat } from "./json_header_format.ts";
 
 /**
  * Options for {@linkcode JsonHeaderCodec}: the header layout, and
@@ -102,13 +75,6 @@ export interface JsonHeaderFrame {
   /** The body, as many bytes as `header[bodySizeField]` says. */
   body: Uint8Array;
 }
-
-// Decoder states, tokio style: reading a head, waiting for a body of known
-// size, or skipping a frame whose body is too long.
-const HEAD = 0;
-const BODY = 1;
-const DISCARD = 2;
-type DecoderState = typeof HEAD | typeof BODY | typeof DISCARD;
 
 const CODEC_NAME = "JsonHeaderCodec";
 
@@ -215,11 +181,11 @@ export class JsonHeaderCodec implements Codec<JsonHeaderFrame> {
    * inside a frame.
    */
   decoder(): FrameDecoder<JsonHeaderFrame> {
-    return new JsonHeaderDecoder(
-      new JsonHeaderReader(this.#format),
-      this.maxFrameLength,
-      this.onTooLong === "discard",
-    );
+    return new HeadedDecoder(new JsonHeaderHead(this.#format), {
+      consumesHead: true,
+      maxPayloadLength: this.maxFrameLength,
+      onTooLong: this.onTooLong,
+    });
   }
 
   /**
@@ -255,77 +221,14 @@ export class JsonHeaderCodec implements Codec<JsonHeaderFrame> {
   }
 }
 
-// One per connection.
-class JsonHeaderDecoder implements FrameDecoder<JsonHeaderFrame> {
-  #reader: JsonHeaderReader;
-  #maxFrameLength: number;
-  #discardTooLong: boolean;
-
-  #state: DecoderState = HEAD;
-  // DISCARD: body bytes of the too-long frame still to skip.
-  #bytesToDiscard = 0;
-
-  constructor(reader: JsonHeaderReader, maxFrameLength: number, discardTooLong: boolean) {
-    this.#reader = reader;
-    this.#maxFrameLength = maxFrameLength;
-    this.#discardTooLong = discardTooLong;
-  }
-
-  decode(input: ByteWindow): JsonHeaderFrame | undefined {
-    const reader = this.#reader;
-    // Loops only after a discarded frame, so that a whole frame behind it is
-    // never left waiting for more bytes.
-    for (;;) {
-      if (this.#state === DISCARD) {
-        const skip = Math.min(this.#bytesToDiscard, input.end - input.start);
-        input.start += skip;
-        this.#bytesToDiscard -= skip;
-        if (this.#bytesToDiscard > 0) return undefined;
-        this.#state = HEAD;
-      }
-      if (this.#state === HEAD) {
-        if (!reader.read(input)) return undefined;
-        if (reader.bodySize > this.#maxFrameLength) {
-          // The head is consumed: skipping the body keeps the stream in step
-          // even for a caller that goes on after the error.
-          this.#bytesToDiscard = reader.bodySize;
-          this.#state = DISCARD;
-          if (!this.#discardTooLong) {
-            throw new FrameTooLongError(reader.bodySize, this.#maxFrameLength);
-          }
-          continue;
-        }
-        this.#state = BODY;
-      }
-      const bodySize = reader.bodySize;
-      if (input.end - input.start < bodySize) {
-        input.reserve(bodySize);
-        return undefined;
-      }
-      this.#state = HEAD;
-      return { header: reader.header, body: input.take(bodySize) };
-    }
-  }
-
-  decodeEof(input: ByteWindow): JsonHeaderFrame | undefined {
-    // A caller that skipped the last `decode` still gets a whole frame.
-    const frame = this.decode(input);
-    if (frame !== undefined) return frame;
-    const reader = this.#reader;
-    const left = input.end - input.start;
-    switch (this.#state) {
-      case DISCARD: {
-        const total = reader.headLength + reader.bodySize;
-        throw new IncompleteFrameError(total - this.#bytesToDiscard, total);
-      }
-      case BODY:
-        throw new IncompleteFrameError(
-          reader.headLength + left,
-          reader.headLength + reader.bodySize,
-        );
-      default:
-        reader.checkEof(input);
-        return undefined;
-    }
+// One per connection: the JSON head, then the whole body as the frame.
+class JsonHeaderHead extends JsonHead<JsonHeaderFrame> {
+  frame(
+    bytes: Uint8Array,
+    _: number,
+    payloadStart: number,
+    payloadEnd: number,
+  ): JsonHeaderFrame {
+    return { header: this.header, body: bytes.subarray(payloadStart, payloadEnd) };
   }
 }

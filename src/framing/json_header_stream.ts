@@ -32,18 +32,18 @@
  * @module
  */
 
-import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, TooLongPolicy } from "./codec.ts";
-import { FrameTooLongError, IncompleteFrameError } from "./errors.ts";
+import { FrameTooLongError } from "./errors.ts";
 import type { LengthField } from "./length_field.ts";
 import { checkInteger, resolveFrameLimits } from "./_frame_limits.ts";
+import { HeadedDecoder } from "./_headed_decoder.ts";
 import {
-  JsonHeaderReader,
+  JsonHead,
   JsonHeaderWriter,
   type ResolvedJsonHeaderFormat,
   resolveJsonHeaderFormat,
-} from "./_json_header_prefix.ts";
-import type { JsonHeaderFormat } from "./json_header.ts";
+} from "./_json_head.ts";
+import type { JsonHeaderFormat } from "./json_header_format.ts";
 
 /** Options for {@linkcode JsonHeaderStreamCodec}. */
 export interface JsonHeaderStreamCodecOptions extends JsonHeaderFormat {
@@ -72,13 +72,6 @@ export type JsonHeaderStreamFrame =
   | { type: "header"; header: Record<string, unknown>; bodySize: number }
   | { type: "body"; chunk: Uint8Array }
   | { type: "end" };
-
-// Decoder states: reading a head, passing body bytes on, or skipping the
-// body of a frame that is too long.
-const HEAD = 0;
-const BODY = 1;
-const DISCARD = 2;
-type DecoderState = typeof HEAD | typeof BODY | typeof DISCARD;
 
 const CODEC_NAME = "JsonHeaderStreamCodec";
 
@@ -203,11 +196,13 @@ export class JsonHeaderStreamCodec implements Codec<JsonHeaderStreamFrame> {
    * inside a frame.
    */
   decoder(): FrameDecoder<JsonHeaderStreamFrame> {
-    return new JsonHeaderStreamDecoder(
-      new JsonHeaderReader(this.#format),
-      this.maxBodyLength,
-      this.onTooLong === "discard",
-    );
+    return new HeadedDecoder(new JsonHeaderStreamHead(this.#format), {
+      consumesHead: true,
+      maxPayloadLength: this.maxBodyLength,
+      onTooLong: this.onTooLong,
+      limitName: "maxBodyLength",
+      streamed: true,
+    });
   }
 
   /**
@@ -307,77 +302,23 @@ function noHeader(event: string): TypeError {
   return new TypeError(`Cannot encode ${event}: no header was encoded to this sink`);
 }
 
-// One per connection.
-class JsonHeaderStreamDecoder implements FrameDecoder<JsonHeaderStreamFrame> {
-  #reader: JsonHeaderReader;
-  #maxBodyLength: number;
-  #discardTooLong: boolean;
-
-  #state: DecoderState = HEAD;
-  // BODY: body bytes not yet passed on; DISCARD: body bytes still to skip.
-  #remaining = 0;
-
-  constructor(reader: JsonHeaderReader, maxBodyLength: number, discardTooLong: boolean) {
-    this.#reader = reader;
-    this.#maxBodyLength = maxBodyLength;
-    this.#discardTooLong = discardTooLong;
+// One per connection: the JSON head, then the body passed on in runs as it
+// arrives (the machine's streamed mode), between a header and an end event.
+class JsonHeaderStreamHead extends JsonHead<JsonHeaderStreamFrame> {
+  opened(bodySize: number): JsonHeaderStreamFrame {
+    return { type: "header", header: this.header, bodySize };
   }
 
-  decode(input: ByteWindow): JsonHeaderStreamFrame | undefined {
-    const reader = this.#reader;
-    // Loops only after a discarded frame, so that a whole frame behind it is
-    // never left waiting for more bytes.
-    for (;;) {
-      if (this.#state === DISCARD) {
-        const skip = Math.min(this.#remaining, input.end - input.start);
-        input.start += skip;
-        this.#remaining -= skip;
-        if (this.#remaining > 0) return undefined;
-        this.#state = HEAD;
-      }
-      if (this.#state === HEAD) {
-        if (!reader.read(input)) return undefined;
-        this.#remaining = reader.bodySize;
-        if (reader.bodySize > this.#maxBodyLength) {
-          // The head is consumed: skipping the body keeps the stream in step
-          // even for a caller that goes on after the error.
-          this.#state = DISCARD;
-          if (!this.#discardTooLong) {
-            throw new FrameTooLongError(
-              reader.bodySize,
-              this.#maxBodyLength,
-              "decode",
-              "maxBodyLength",
-            );
-          }
-          continue;
-        }
-        this.#state = BODY;
-        return { type: "header", header: reader.header, bodySize: reader.bodySize };
-      }
-      // BODY: pass on what is buffered, never waiting to fill a chunk.
-      if (this.#remaining === 0) {
-        this.#state = HEAD;
-        return { type: "end" };
-      }
-      const length = Math.min(this.#remaining, input.end - input.start);
-      if (length === 0) return undefined;
-      this.#remaining -= length;
-      return { type: "body", chunk: input.take(length) };
-    }
+  frame(
+    bytes: Uint8Array,
+    _: number,
+    payloadStart: number,
+    payloadEnd: number,
+  ): JsonHeaderStreamFrame {
+    return { type: "body", chunk: bytes.subarray(payloadStart, payloadEnd) };
   }
 
-  decodeEof(input: ByteWindow): JsonHeaderStreamFrame | undefined {
-    // A caller that skipped the last `decode` still gets the next event.
-    const event = this.decode(input);
-    if (event !== undefined) return event;
-    const reader = this.#reader;
-    if (this.#state === HEAD) {
-      reader.checkEof(input);
-      return undefined;
-    }
-    // BODY or DISCARD: the body is cut short (its buffered bytes are passed on).
-    const total = reader.headLength + reader.bodySize;
-    throw new IncompleteFrameError(total - this.#remaining, total);
+  closed(): JsonHeaderStreamFrame {
+    return { type: "end" };
   }
 }

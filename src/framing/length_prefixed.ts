@@ -132,7 +132,7 @@
  * @module
  */
 
-import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_headed_decoder.ts";
+import { type FrameHead, HeadedDecoder, NEED_MORE } from "./_headed_decoder.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameTooLongError, InvalidLengthError } from "./errors.ts";
@@ -351,7 +351,11 @@ export class LengthPrefixedCodec implements Codec<Uint8Array> {
    * {@linkcode IncompleteFrameError} when the stream ends inside a frame.
    */
   decoder(): FrameDecoder<Uint8Array> {
-    return new LengthPrefixedDecoder(this, this.#payloadAdjustment);
+    return new HeadedDecoder<Uint8Array>(new LengthPrefixedHead(this, this.#payloadAdjustment), {
+      maxPayloadLength: this.maxFrameLength,
+      onTooLong: this.onTooLong,
+      framesIncludeHead: !this.stripHeader,
+    });
   }
 
   /**
@@ -453,72 +457,39 @@ export class LengthPrefixedCodec implements Codec<Uint8Array> {
   }
 }
 
-// One per connection. The settings are copied into fields so the hot path
-// reads its own object only.
-class LengthPrefixedDecoder extends HeadedDecoder {
+// How the machine reads this codec's header. One per decoder; the settings
+// are copied into fields so the hot path reads its own object only.
+class LengthPrefixedHead implements FrameHead<Uint8Array> {
+  readonly headLength: number;
   #field: LengthField;
   #lengthFieldOffset: number;
   #payloadAdjustment: number;
   #lengthAdjustment: number;
   #lengthIncludesHeader: boolean;
-  #stripHeader: boolean;
-  #maxFrameLength: number;
-  #discardTooLong: boolean;
 
   constructor(codec: LengthPrefixedCodec, payloadAdjustment: number) {
-    super();
     this.#field = codec.lengthField;
     this.#lengthFieldOffset = codec.lengthFieldOffset;
-    this.headerLength = codec.headerLength;
+    this.headLength = codec.headerLength;
     this.#payloadAdjustment = payloadAdjustment;
     this.#lengthAdjustment = codec.lengthAdjustment;
     this.#lengthIncludesHeader = codec.lengthIncludesHeader;
-    this.#stripHeader = codec.stripHeader;
-    this.#maxFrameLength = codec.maxFrameLength;
-    this.#discardTooLong = codec.onTooLong === "discard";
   }
 
-  decode(input: ByteWindow): Uint8Array | undefined {
-    // Loops only after a discarded frame, so that a whole frame behind it is
-    // never left waiting for more bytes.
-    for (;;) {
-      if (this.state === DISCARD && !this.skipDiscarded(input)) return undefined;
-      const headerLength = this.headerLength;
-      if (this.state === HEAD) {
-        if (input.end - input.start < headerLength) return undefined;
-        // The header stays in the window until the whole frame is there; a
-        // signed negative value throws InvalidLengthError here.
-        const value = readLength(this.#field, input.bytes, input.start + this.#lengthFieldOffset);
-        const payloadLength = value + this.#payloadAdjustment;
-        if (payloadLength < 0) throw this.#tooShort(value);
-        if (payloadLength > this.#maxFrameLength) {
-          if (!this.#discardTooLong) {
-            throw new FrameTooLongError(payloadLength, this.#maxFrameLength);
-          }
-          this.bytesToDiscard = this.discardTotal = headerLength + payloadLength;
-          this.state = DISCARD;
-          continue;
-        }
-        this.payloadLength = payloadLength;
-        this.state = DATA;
-      }
-      // DATA
-      const payloadLength = this.payloadLength;
-      if (input.end - input.start < headerLength + payloadLength) {
-        input.reserve(headerLength + payloadLength);
-        return undefined;
-      }
-      this.state = HEAD;
-      if (!this.#stripHeader) return input.take(headerLength + payloadLength);
-      input.start += headerLength;
-      return input.take(payloadLength);
-    }
+  // The header stays in the window until the whole frame is there; a signed
+  // negative value throws InvalidLengthError here.
+  read(input: ByteWindow): number {
+    if (input.end - input.start < this.headLength) return NEED_MORE;
+    const value = readLength(this.#field, input.bytes, input.start + this.#lengthFieldOffset);
+    const payloadLength = value + this.#payloadAdjustment;
+    if (payloadLength < 0) throw this.#tooShort(value);
+    return payloadLength;
   }
 
   #tooShort(value: number): InvalidLengthError {
     const minimum = -this.#payloadAdjustment;
     const reasons: string[] = [];
-    if (this.#lengthIncludesHeader) reasons.push(`it counts the ${this.headerLength}-byte header`);
+    if (this.#lengthIncludesHeader) reasons.push(`it counts the ${this.headLength}-byte header`);
     if (this.#lengthAdjustment !== 0) reasons.push(`lengthAdjustment is ${this.#lengthAdjustment}`);
     return new InvalidLengthError(
       value,

@@ -13,6 +13,7 @@
  * FixedLengthCodec      | 4 bytes | 4 bytes |  ->  two frames
  * VarintLengthCodec     | 0B | Hello world |  ->  Hello world   (protobuf's framing)
  * NetstringCodec        | 11:Hello world, |  ->  Hello world
+ * RespCodec             | *2 $3 GET $3 key |  ->  [GET, key]   (Redis's RESP2, inline commands too)
  * ```
  *
  * Codecs use no Deno API: the same codec frames a TCP connection (a
@@ -57,6 +58,9 @@ export * from "./varint.ts";
 export * from "./netstring.ts";
 export * from "./delimiter.ts";
 export * from "./lines.ts";
+export * from "./json_header_format.ts";
 export * from "./json_header.ts";
 export * from "./json_header_stream.ts";
+export * from "./resp_value.ts";
+export * from "./resp.ts";
 export * from "./frame_streams.ts";

@@ -29,11 +29,12 @@
  * @module
  */
 
-import { DATA, DISCARD, HEAD, HeadedDecoder } from "./_headed_decoder.ts";
+import { type FrameHead, HeadedDecoder, NEED_MORE } from "./_headed_decoder.ts";
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder, FrameLimits, TooLongPolicy } from "./codec.ts";
 import { FrameSyntaxError, FrameTooLongError } from "./errors.ts";
 import { resolveFrameLimits } from "./_frame_limits.ts";
+import { describeByte } from "./_describe.ts";
 
 /**
  * Options for {@linkcode NetstringCodec}: the limits every codec has.
@@ -70,13 +71,11 @@ const MAX_LENGTH_DIGITS = 16;
  * @example Bad input carries its offset
  * ```ts
  * import { decodeFrames, FrameSyntaxError, NetstringCodec } from "@socketserver/core";
- * import nodeAssert from "node:assert/strict";
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const wire = new TextEncoder().encode("05:hello,");
- * nodeAssert.throws(
- *   () => decodeFrames(new NetstringCodec(), wire),
- *   (error) => error instanceof FrameSyntaxError && error.offset === 0,
- * );
+ * const error = assertThrows(() => decodeFrames(new NetstringCodec(), wire), FrameSyntaxError);
+ * assertEquals(error.offset, 0);
  * ```
  */
 export class NetstringCodec implements Codec<Uint8Array> {
@@ -131,7 +130,12 @@ export class NetstringCodec implements Codec<Uint8Array> {
    * inside a frame.
    */
   decoder(): FrameDecoder<Uint8Array> {
-    return new NetstringDecoder(this.maxFrameLength, this.onTooLong === "discard");
+    return new HeadedDecoder<Uint8Array>(new NetstringHead(this.maxFrameLength, this.onTooLong), {
+      maxPayloadLength: this.maxFrameLength,
+      onTooLong: this.onTooLong,
+      trailer: ",",
+      formatName: "netstring",
+    });
   }
 
   /**
@@ -173,89 +177,24 @@ export class NetstringCodec implements Codec<Uint8Array> {
   }
 }
 
-// One per connection. The length stays in the window until the whole frame
-// is there, so a length split across reads is simply read again (at most as
+// How the machine reads "<digits>:" (the comma is the machine's trailer).
+// One per decoder. The length stays in the window until the whole frame is
+// there, so a length split across reads is simply read again (at most as
 // many digits as maxFrameLength has, plus one).
-class NetstringDecoder extends HeadedDecoder {
-  protected override readonly trailerLength = 1; // the comma
+class NetstringHead implements FrameHead<Uint8Array> {
+  headLength = 0;
   #maxFrameLength: number;
   #discardTooLong: boolean;
 
-  constructor(maxFrameLength: number, discardTooLong: boolean) {
-    super();
+  constructor(maxFrameLength: number, onTooLong: TooLongPolicy) {
     this.#maxFrameLength = maxFrameLength;
-    this.#discardTooLong = discardTooLong;
+    this.#discardTooLong = onTooLong === "discard";
   }
 
-  decode(input: ByteWindow): Uint8Array | undefined {
-    // Loops only after a discarded frame, so that a whole frame behind it is
-    // never left waiting for more bytes.
-    for (;;) {
-      if (this.state === DISCARD && !this.#discard(input)) return undefined;
-      if (this.state === HEAD) {
-        if (!this.#readLength(input)) return undefined;
-        if (this.payloadLength > this.#maxFrameLength) {
-          // Only reached when discarding: #readLength throws otherwise.
-          this.bytesToDiscard = this.discardTotal = this.headerLength + this.payloadLength + 1;
-          this.state = DISCARD;
-          continue;
-        }
-        this.state = DATA;
-      }
-      // DATA
-      const headerLength = this.headerLength;
-      const payloadLength = this.payloadLength;
-      const start = input.start;
-      if (input.end - start < headerLength + payloadLength + 1) {
-        input.reserve(headerLength + payloadLength + 1);
-        return undefined;
-      }
-      const commaAt = headerLength + payloadLength;
-      if (input.bytes[start + commaAt] !== COMMA) {
-        throw new FrameSyntaxError(
-          `expected "," after the ${payloadLength}-byte netstring payload, found ${
-            describeByte(input.bytes[start + commaAt])
-          }`,
-          commaAt,
-        );
-      }
-      this.state = HEAD;
-      input.start = start + headerLength;
-      const frame = input.take(payloadLength);
-      input.start += 1;
-      return frame;
-    }
-  }
-
-  // Skips the too-long frame's bytes as they arrive, all but its comma, which
-  // is checked so that a wrong length is caught here too. Returns true once
-  // the whole frame is gone.
-  #discard(input: ByteWindow): boolean {
-    const skip = Math.min(this.bytesToDiscard - 1, input.end - input.start);
-    input.start += skip;
-    this.bytesToDiscard -= skip;
-    if (this.bytesToDiscard > 1 || input.end === input.start) return false;
-    const byte = input.bytes[input.start];
-    if (byte !== COMMA) {
-      throw new FrameSyntaxError(
-        `expected "," after the ${
-          this.discardTotal - 1 - this.headerLength
-        }-byte netstring payload, found ${describeByte(byte)}`,
-        this.discardTotal - 1,
-      );
-    }
-    input.start += 1;
-    this.bytesToDiscard = 0;
-    this.state = HEAD;
-    return true;
-  }
-
-  // Reads "<digits>:" at the front of `input` into headerLength and
-  // payloadLength without consuming it. Returns false when it goes on past
-  // the bytes there are. Throws as soon as the value, even partial, passes
-  // maxFrameLength (unless discarding, which needs the whole value but stops
-  // past Number.MAX_SAFE_INTEGER), so digits are never buffered unbounded.
-  #readLength(input: ByteWindow): boolean {
+  // Throws as soon as the value, even partial, passes maxFrameLength (unless
+  // discarding, which needs the whole value but stops past
+  // Number.MAX_SAFE_INTEGER), so digits are never buffered unbounded.
+  read(input: ByteWindow): number {
     const bytes = input.bytes;
     const start = input.start;
     const available = input.end - start;
@@ -263,20 +202,11 @@ class NetstringDecoder extends HeadedDecoder {
     for (let index = 0; index < available; index++) {
       const byte = bytes[start + index];
       if (byte === COLON && index > 0) {
-        this.headerLength = index + 1;
-        this.payloadLength = value;
-        return true;
+        this.headLength = index + 1;
+        return value;
       }
-      if (byte < ZERO || byte > NINE) {
-        throw new FrameSyntaxError(
-          `expected ${
-            index === 0 ? "a netstring length digit" : 'a netstring length digit or ":"'
-          }, found ${describeByte(byte)}`,
-          index,
-        );
-      }
-      if (index === 1 && bytes[start] === ZERO) {
-        throw new FrameSyntaxError("netstring length has a leading zero", 0);
+      if (byte < ZERO || byte > NINE || (index === 1 && bytes[start] === ZERO)) {
+        throw badLength(index, byte);
       }
       value = value * 10 + (byte - ZERO);
       if (value > this.#maxFrameLength) {
@@ -285,14 +215,19 @@ class NetstringDecoder extends HeadedDecoder {
         }
       }
     }
-    return false;
+    return NEED_MORE;
   }
 }
 
-// A byte for an error message: the character when printable, and its code.
-function describeByte(byte: number): string {
-  const hex = `0x${byte.toString(16).padStart(2, "0")}`;
-  return byte >= 0x20 && byte < 0x7f
-    ? `${JSON.stringify(String.fromCharCode(byte))} (${hex})`
-    : hex;
+// The error for `byte` at `index` of a length: not a digit, or after a leading zero.
+function badLength(index: number, byte: number): FrameSyntaxError {
+  if (byte >= ZERO && byte <= NINE) {
+    return new FrameSyntaxError("netstring length has a leading zero", 0);
+  }
+  return new FrameSyntaxError(
+    `expected ${
+      index === 0 ? "a netstring length digit" : 'a netstring length digit or ":"'
+    }, found ${describeByte(byte)}`,
+    index,
+  );
 }

@@ -1,5 +1,4 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import {
   ByteWindow,
@@ -11,6 +10,7 @@ import {
   IncompleteFrameError,
 } from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
+import { assertThrowsMatching, type ErrorClass } from "../support/wire.ts";
 
 const text = (frame: Uint8Array): string => new TextDecoder().decode(frame);
 
@@ -39,7 +39,7 @@ interface DecodeCase {
   options?: DelimiterCodecOptions;
   chunks: string[];
   frames?: string[];
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
 }
 
 const decodeCases: DecodeCase[] = [
@@ -171,7 +171,7 @@ for (const c of decodeCases) {
     for (const chunks of splits(c.chunks.map(latin1))) {
       const split = chunks.map((chunk) => chunk.length).join("+");
       if (c.error) {
-        nodeAssert.throws(() => decodeChunks(codec, chunks), c.error, `split ${split}`);
+        assertThrows(() => decodeChunks(codec, chunks), c.error, undefined, `split ${split}`);
       } else {
         assertEquals(decodeChunks(codec, chunks).map(latin1Text), c.frames, `split ${split}`);
       }
@@ -213,11 +213,11 @@ Deno.test("DelimiterCodec decodes: discard keeps no more than a delimiter's leng
 
 Deno.test("DelimiterCodec decodes: the error carries the numbers", () => {
   const codec = new DelimiterCodec({ maxFrameLength: 5 });
-  nodeAssert.throws(() => decodeFrames(codec, bytes("0123456789\n")), {
+  assertThrowsMatching(() => decodeFrames(codec, bytes("0123456789\n")), {
     name: "FrameTooLongError",
     message: "Cannot decode frame: length 6 exceeds maxFrameLength 5",
   });
-  nodeAssert.throws(() => decodeFrames(codec, bytes("ab")), {
+  assertThrowsMatching(() => decodeFrames(codec, bytes("ab")), {
     name: "IncompleteFrameError",
     message: "Cannot decode frame: stream ended with 2 bytes of an unfinished frame",
   });
@@ -244,7 +244,7 @@ interface EncodeCase {
   options?: DelimiterCodecOptions;
   frame: string;
   wire?: string;
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
 }
 
 const encodeCases: EncodeCase[] = [
@@ -287,14 +287,14 @@ for (const c of encodeCases) {
   Deno.test(`DelimiterCodec encodes: ${c.name}`, () => {
     const codec = new DelimiterCodec(c.options);
     if (c.error) {
-      nodeAssert.throws(() => encodeFrame(codec, latin1(c.frame)), c.error);
+      assertThrows(() => encodeFrame(codec, latin1(c.frame)), c.error);
     } else {
       assertEquals(latin1Text(encodeFrame(codec, latin1(c.frame))), c.wire);
     }
   });
 }
 
-const badOptions: [string, DelimiterCodecOptions, new (...args: never[]) => Error][] = [
+const badOptions: [string, DelimiterCodecOptions, ErrorClass][] = [
   ["no delimiters", { delimiters: [] }, RangeError],
   ["an empty delimiter", { delimiters: ["\n", ""] }, RangeError],
   ["a delimiter of the wrong type", { delimiters: [5 as unknown as string] }, TypeError],
@@ -306,7 +306,7 @@ const badOptions: [string, DelimiterCodecOptions, new (...args: never[]) => Erro
 
 for (const [name, options, error] of badOptions) {
   Deno.test(`DelimiterCodec refuses options: ${name}`, () => {
-    nodeAssert.throws(() => new DelimiterCodec(options), error);
+    assertThrows(() => new DelimiterCodec(options), error);
   });
 }
 

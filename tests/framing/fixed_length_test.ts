@@ -1,5 +1,4 @@
 import { assertEquals } from "@std/assert";
-import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import {
   encodeFrame,
@@ -9,8 +8,10 @@ import {
 
 import {
   assertRoundTrip,
+  assertThrowsMatching,
   type ConstructorCase,
   type DecodeCase,
+  type ErrorMatcher,
   testConstructorRefuses,
   testDecodeCases,
   wire,
@@ -63,7 +64,12 @@ const decodeCases: DecodeCase<FixedLengthCodecOptions>[] = [
 
 testDecodeCases("FixedLengthCodec", (options) => new FixedLengthCodec(options), decodeCases);
 
-const encodeCases: { name: string; frameLength: number; frame: Uint8Array; error?: unknown }[] = [
+const encodeCases: {
+  name: string;
+  frameLength: number;
+  frame: Uint8Array;
+  error?: ErrorMatcher;
+}[] = [
   { name: "a frame of the right size is written as it is", frameLength: 3, frame: wire('"abc"') },
   {
     name: "a frame too long is refused with both numbers",
@@ -89,7 +95,7 @@ for (const { name, frameLength, frame, error } of encodeCases) {
   Deno.test(`FixedLengthCodec encode: ${name}`, () => {
     const codec = new FixedLengthCodec({ frameLength });
     if (error !== undefined) {
-      nodeAssert.throws(() => encodeFrame(codec, frame), error as Record<string, unknown>);
+      assertThrowsMatching(() => encodeFrame(codec, frame), error);
     } else {
       assertEquals(encodeFrame(codec, frame), frame);
     }

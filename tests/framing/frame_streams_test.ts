@@ -1,5 +1,4 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import {
   type Codec,
@@ -16,6 +15,7 @@ import {
   LinesCodec,
 } from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
+import type { ErrorClass } from "../support/wire.ts";
 
 function decodeStream<Frame>(codec: Codec<Frame, never>, chunks: Uint8Array[]): Promise<Frame[]> {
   return Array.fromAsync(ReadableStream.from(chunks).pipeThrough(new FrameDecoderStream(codec)));
@@ -30,7 +30,7 @@ interface DecodeCase {
   codec: Codec<string, never>;
   chunks: string[];
   lines?: string[];
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
 }
 
 const decodeCases: DecodeCase[] = [
@@ -78,7 +78,7 @@ for (const c of decodeCases) {
   Deno.test(`FrameDecoderStream: ${c.name}`, async () => {
     const chunks = c.chunks.map(bytes);
     if (c.error) {
-      await nodeAssert.rejects(decodeStream(c.codec, chunks), c.error);
+      await assertRejects(() => decodeStream(c.codec, chunks), c.error);
     } else {
       assertEquals(await decodeStream(c.codec, chunks), c.lines);
     }

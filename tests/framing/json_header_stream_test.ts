@@ -1,5 +1,4 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import {
   type ByteSink,
@@ -15,6 +14,7 @@ import {
   type JsonHeaderStreamFrame,
 } from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks } from "../support/codec_harness.ts";
+import { assertThrowsMatching, type ErrorClass } from "../support/wire.ts";
 
 // What Python sends: struct.pack('i', len(json)) + json + body.
 function classic(json: string, body = ""): Uint8Array {
@@ -61,7 +61,7 @@ interface DecodeCase {
   chunks: Uint8Array[];
   events?: JsonHeaderStreamFrame[];
   frames?: Whole[];
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
 }
 
 const decodeCases: DecodeCase[] = [
@@ -142,7 +142,7 @@ for (const c of decodeCases) {
     // As given, whole, and a byte at a time.
     for (const chunks of [c.chunks, [all], cutAt(all, [...all.keys()])]) {
       if (c.error) {
-        nodeAssert.throws(() => decodeChunks(codec, chunks), c.error);
+        assertThrows(() => decodeChunks(codec, chunks), c.error);
       } else {
         const expected = c.frames ?? whole(c.events!);
         assertEquals(whole(decodeChunks(codec, chunks)), expected);
@@ -155,7 +155,7 @@ Deno.test("JsonHeaderStreamCodec decodes: the end counts the whole frame when it
   const decoder = new JsonHeaderStreamCodec().decoder();
   const input = new ByteWindow(hello.subarray(0, hello.length - 2));
   while (decoder.decode(input) !== undefined);
-  nodeAssert.throws(() => decoder.decodeEof(input), {
+  assertThrowsMatching(() => decoder.decodeEof(input), {
     name: "IncompleteFrameError",
     message: `Cannot decode frame: stream ended with ${hello.length - 2} of ${hello.length} bytes`,
   });
@@ -219,7 +219,7 @@ interface EncodeCase {
   options?: JsonHeaderStreamCodecOptions;
   events: JsonHeaderStreamFrame[];
   wire?: Uint8Array;
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
 }
 
 const head = (bodySize: number, header: Record<string, unknown> = {}): JsonHeaderStreamFrame => ({
@@ -271,7 +271,7 @@ for (const c of encodeCases) {
     const { sink, wire } = recorder();
     const run = () => c.events.forEach((event) => codec.encode(event, sink));
     if (c.error) {
-      nodeAssert.throws(run, c.error);
+      assertThrows(run, c.error);
     } else {
       run();
       assertEquals(wire(), c.wire);

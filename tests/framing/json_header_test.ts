@@ -1,5 +1,4 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
-import nodeAssert from "node:assert/strict";
+import { assertEquals, assertMatch, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import {
   type ByteSink,
@@ -19,6 +18,7 @@ import {
   writeLength,
 } from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
+import { assertThrowsMatching, type ErrorClass } from "../support/wire.ts";
 import { runPython } from "../support/python.ts";
 
 // What Python sends: struct.pack(format, len(json)) + json + body.
@@ -49,7 +49,7 @@ interface DecodeCase {
   options?: JsonHeaderCodecOptions;
   chunks: Uint8Array[];
   frames?: JsonHeaderFrame[];
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
   message?: RegExp;
 }
 
@@ -177,11 +177,8 @@ for (const c of decodeCases) {
     // As given, whole, and a byte at a time.
     for (const chunks of [c.chunks, [all], cutAt(all, [...all.keys()])]) {
       if (c.error) {
-        nodeAssert.throws(() => decodeChunks(codec, chunks), (error: Error) => {
-          assert(error instanceof c.error!, `${error}`);
-          if (c.message) assertMatch(error.message, c.message);
-          return true;
-        });
+        const error = assertThrows(() => decodeChunks(codec, chunks), c.error!);
+        if (c.message) assertMatch(error.message, c.message);
       } else {
         assertEquals(decodeChunks(codec, chunks), c.frames);
       }
@@ -197,10 +194,10 @@ Deno.test("JsonHeaderCodec decodes: error mode, a caller that goes on skips that
 });
 
 Deno.test("JsonHeaderCodec decodes: a syntax error carries the header's offset", () => {
-  nodeAssert.throws(
+  assertThrowsMatching(
     () =>
       decodeFrames(new JsonHeaderCodec({ headerLengthFormat: "!H" }), classic("nope", "", "!H")),
-    (error: FrameSyntaxError) => error.offset === 2,
+    { offset: 2 },
   );
 });
 
@@ -209,7 +206,7 @@ interface EncodeCase {
   options?: JsonHeaderCodecOptions;
   frame: JsonHeaderFrame;
   wire?: Uint8Array;
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
   message?: RegExp;
 }
 
@@ -262,11 +259,8 @@ for (const c of encodeCases) {
   Deno.test(`JsonHeaderCodec encodes: ${c.name}`, () => {
     const codec = new JsonHeaderCodec(c.options);
     if (c.error) {
-      nodeAssert.throws(() => encodeFrame(codec, c.frame), (error: Error) => {
-        assert(error instanceof c.error!, `${error}`);
-        if (c.message) assertMatch(error.message, c.message);
-        return true;
-      });
+      const error = assertThrows(() => encodeFrame(codec, c.frame), c.error!);
+      if (c.message) assertMatch(error.message, c.message);
     } else {
       assertEquals(encodeFrame(codec, c.frame), c.wire);
     }
@@ -279,7 +273,7 @@ Deno.test("JsonHeaderCodec encodes: the caller's header is left alone", () => {
   assertEquals(header, { file_size: 7 });
 });
 
-const badOptions: [string, JsonHeaderCodecOptions, new (...args: never[]) => Error][] = [
+const badOptions: [string, JsonHeaderCodecOptions, ErrorClass][] = [
   ["a struct format that is not one integer", { headerLengthFormat: "ii" }, TypeError],
   ["a bodySizeField that is not a string", { bodySizeField: 1 as unknown as string }, TypeError],
   ["a maxHeaderLength below 2", { maxHeaderLength: 1 }, RangeError],
@@ -288,7 +282,7 @@ const badOptions: [string, JsonHeaderCodecOptions, new (...args: never[]) => Err
 
 for (const [name, options, error] of badOptions) {
   Deno.test(`JsonHeaderCodec refuses options: ${name}`, () => {
-    nodeAssert.throws(() => new JsonHeaderCodec(options), error);
+    assertThrows(() => new JsonHeaderCodec(options), error);
   });
 }
 

@@ -1,5 +1,4 @@
 import { assert, assertEquals } from "@std/assert";
-import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import {
   ByteWindow,
@@ -9,6 +8,7 @@ import {
 } from "@socketserver/core/framing";
 import { cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
 import {
+  assertThrowsMatching,
   type ConstructorCase,
   type DecodeCase,
   decodeStrict,
@@ -412,7 +412,7 @@ for (const { name, options, frame, wire: expected, error } of encodeCases) {
     const codec = new LengthPrefixedCodec(options);
     const input = typeof frame === "string" ? wire(frame) : frame;
     if (error !== undefined) {
-      nodeAssert.throws(() => encodeFrame(codec, input), error);
+      assertThrowsMatching(() => encodeFrame(codec, input), error);
     } else {
       const encoded = encodeFrame(codec, input);
       assertEquals(encoded, wire(expected ?? ""));
@@ -472,9 +472,9 @@ testConstructorRefuses(
 Deno.test("LengthPrefixedCodec decode: with onTooLong error, a too-long header keeps failing", () => {
   const decoder = new LengthPrefixedCodec({ maxFrameLength: 2 }).decoder();
   const input = new ByteWindow(wire('00 00 00 03 "abc"'));
-  nodeAssert.throws(() => decoder.decode(input), { name: "FrameTooLongError" });
+  assertThrowsMatching(() => decoder.decode(input), { name: "FrameTooLongError" });
   // The stream cannot be resynchronised: the decoder does not skip ahead.
-  nodeAssert.throws(() => decoder.decode(input), { name: "FrameTooLongError" });
+  assertThrowsMatching(() => decoder.decode(input), { name: "FrameTooLongError" });
 });
 
 Deno.test("LengthPrefixedCodec decode: frames are zero-copy views of the input", () => {

@@ -1,5 +1,4 @@
-import { assertEquals, assertThrows } from "@std/assert";
-import nodeAssert from "node:assert/strict";
+import { assertEquals, assertMatch, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import {
   ByteWindow,
@@ -11,13 +10,14 @@ import {
   type LinesCodecOptions,
 } from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "../support/codec_harness.ts";
+import { assertThrowsMatching, type ErrorClass } from "../support/wire.ts";
 
 interface DecodeCase {
   name: string;
   options?: LinesCodecOptions;
   chunks: (string | number[])[];
   lines?: string[];
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
 }
 
 const decodeCases: DecodeCase[] = [
@@ -83,7 +83,7 @@ for (const c of decodeCases) {
     // As given, whole, and a byte at a time.
     for (const chunks of [given, [all], cutAt(all, [...all.keys()])]) {
       if (c.error) {
-        nodeAssert.throws(() => decodeChunks(codec, chunks), c.error);
+        assertThrows(() => decodeChunks(codec, chunks), c.error);
       } else {
         assertEquals(decodeChunks(codec, chunks), c.lines);
       }
@@ -94,7 +94,7 @@ for (const c of decodeCases) {
 Deno.test("LinesCodec decodes: after an invalid line the next line still decodes", () => {
   const decoder = new LinesCodec().decoder();
   const input = new ByteWindow(new Uint8Array([0xc3, 0x28, 0x0a, ...bytes("ok\n")]));
-  nodeAssert.throws(() => decoder.decode(input), {
+  assertThrowsMatching(() => decoder.decode(input), {
     name: "FrameSyntaxError",
     message: "Cannot decode frame: line of 2 bytes is not valid UTF-8",
   });
@@ -106,7 +106,7 @@ interface EncodeCase {
   options?: LinesCodecOptions;
   line: string;
   wire?: string;
-  error?: new (...args: never[]) => Error;
+  error?: ErrorClass;
 }
 
 const encodeCases: EncodeCase[] = [
@@ -128,7 +128,7 @@ for (const c of encodeCases) {
   Deno.test(`LinesCodec encodes: ${c.name}`, () => {
     const codec = new LinesCodec(c.options);
     if (c.error) {
-      nodeAssert.throws(() => encodeFrame(codec, c.line), c.error);
+      assertThrows(() => encodeFrame(codec, c.line), c.error);
     } else {
       assertEquals(encodeFrame(codec, c.line), bytes(c.wire!));
     }
@@ -136,8 +136,8 @@ for (const c of encodeCases) {
 }
 
 Deno.test("LinesCodec refuses options with its own name in the message", () => {
-  nodeAssert.throws(
-    () => new LinesCodec({ maxFrameLength: -1 }),
+  assertMatch(
+    String(assertThrows(() => new LinesCodec({ maxFrameLength: -1 }))),
     /^RangeError: Cannot create LinesCodec/,
   );
   assertThrows(() => new LinesCodec({ fatal: "yes" as unknown as boolean }), TypeError);

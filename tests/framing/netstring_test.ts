@@ -1,5 +1,4 @@
 import { assertEquals } from "@std/assert";
-import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import {
   type ByteSink,
@@ -10,6 +9,7 @@ import {
 import { bytes } from "../support/codec_harness.ts";
 import {
   assertRoundTrip,
+  assertThrowsMatching,
   type ConstructorCase,
   type DecodeCase,
   testConstructorRefuses,
@@ -239,7 +239,7 @@ Deno.test("NetstringCodec encode: frames as the spec writes them", () => {
 
 Deno.test("NetstringCodec encode: a frame over maxFrameLength is refused", () => {
   const codec = new NetstringCodec({ maxFrameLength: 4 });
-  nodeAssert.throws(() => encodeFrame(codec, new Uint8Array(5)), {
+  assertThrowsMatching(() => encodeFrame(codec, new Uint8Array(5)), {
     name: "FrameTooLongError",
     length: 5,
     maxFrameLength: 4,

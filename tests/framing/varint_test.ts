@@ -1,5 +1,4 @@
 import { assertEquals } from "@std/assert";
-import nodeAssert from "node:assert/strict";
 import fc from "fast-check";
 import {
   type ByteSink,
@@ -10,6 +9,7 @@ import {
 import { decodeChunks } from "../support/codec_harness.ts";
 import {
   assertRoundTrip,
+  assertThrowsMatching,
   type ConstructorCase,
   type DecodeCase,
   testConstructorRefuses,
@@ -173,7 +173,7 @@ for (const { name, length, header } of headerCases) {
     if (length === 0) {
       assertEquals(decodeChunks(codec, [written[0]]), [new Uint8Array(0)]);
     } else {
-      nodeAssert.throws(() => decodeChunks(codec, [written[0]]), {
+      assertThrowsMatching(() => decodeChunks(codec, [written[0]]), {
         name: "IncompleteFrameError",
         expected: written[0].length + length,
       });
@@ -190,7 +190,7 @@ Deno.test("VarintLengthCodec encode: frames round-trip, payload after the varint
 
 Deno.test("VarintLengthCodec encode: a frame over maxFrameLength is refused", () => {
   const codec = new VarintLengthCodec({ maxFrameLength: 4 });
-  nodeAssert.throws(() => encodeFrame(codec, new Uint8Array(5)), {
+  assertThrowsMatching(() => encodeFrame(codec, new Uint8Array(5)), {
     name: "FrameTooLongError",
     length: 5,
     maxFrameLength: 4,

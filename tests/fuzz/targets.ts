@@ -23,6 +23,7 @@
 // Each target is a fast-check property; `runTarget` runs it for a number of
 // cases with a seed, so a failure can be replayed.
 
+import { concat } from "@std/bytes/concat";
 import fc from "fast-check";
 import {
   type ByteSink,
@@ -43,6 +44,10 @@ import {
   type LengthPrefixedCodecOptions,
   LinesCodec,
   NetstringCodec,
+  RespCodec,
+  type RespCodecOptions,
+  RespError,
+  type RespValue,
   VarintLengthCodec,
 } from "@socketserver/core/framing";
 import { calcsize, iterUnpack, pack, StructError, unpack } from "@socketserver/core/struct";
@@ -180,14 +185,13 @@ function append(window: ByteWindow, chunk: Uint8Array, inPlace: boolean): void {
   window.wanted = 0;
 }
 
-/** A copy of a frame's bytes, for frames taken from a buffer that is reused. */
+/** A copy of a frame's bytes, however deep, for frames taken from a buffer that is reused. */
 function snapshot<Frame>(frame: Frame): Frame {
   if (frame instanceof Uint8Array) return frame.slice() as Frame;
+  if (Array.isArray(frame)) return frame.map(snapshot) as Frame;
   if (typeof frame === "object" && frame !== null) {
     const copy: Record<string, unknown> = { ...(frame as Record<string, unknown>) };
-    for (const [key, value] of Object.entries(copy)) {
-      if (value instanceof Uint8Array) copy[key] = value.slice();
-    }
+    for (const [key, value] of Object.entries(copy)) copy[key] = snapshot(value);
     return copy as Frame;
   }
   return frame;
@@ -219,6 +223,8 @@ interface Mutation {
 const interestingByte = fc.oneof(
   fc.integer({ min: 0, max: 255 }),
   fc.constantFrom(0x00, 0x0a, 0x0d, 0x2c, 0x3a, 0x30, 0x31, 0x39, 0x7b, 0x7d, 0x22, 0x5b, 0x2d),
+  // RESP's type bytes, and what inline commands quote and escape with.
+  fc.constantFrom(0x2a, 0x24, 0x2b, 0x20, 0x09, 0x27, 0x5c, 0x78),
   fc.constantFrom(0x7f, 0x80, 0x81, 0xfe, 0xff, 0xc3, 0xe2, 0xf0, 0xed),
 );
 
@@ -302,13 +308,7 @@ export function encodeWith<Input>(
     parts.push(...frameParts);
     encoded.push(input);
   }
-  const wire = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    wire.set(part, at);
-    at += part.length;
-  }
-  return { wire, encoded };
+  return { wire: concat(parts), encoded };
 }
 
 function assertAtMost(what: string, size: number, limit: number): void {
@@ -688,6 +688,76 @@ function jsonHeaderStreamTarget(
   });
 }
 
+// --- RESP ---------------------------------------------------------------------------------
+
+/** Values within the limits, and some just past them (which the encoder refuses). */
+function respValues(limits: Required<RespCodecOptions>): fc.Arbitrary<RespValue[]> {
+  const line = fc.string({ unit: "binary-ascii", maxLength: limits.maxLineLength + 2 })
+    .map((text) => text.replace(/[\r\n]/g, " "));
+  const value = fc.letrec<{ value: RespValue }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: "small", maxDepth: limits.maxDepth + 1 },
+      fc.uint8Array({ maxLength: limits.maxFrameLength + 2, size: "max" }),
+      line,
+      line.map((text) => new RespError(text)),
+      fc.maxSafeInteger(),
+      fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).filter((big) =>
+        big < -Number.MAX_SAFE_INTEGER || big > Number.MAX_SAFE_INTEGER
+      ),
+      fc.constant(null),
+      fc.array(tie("value"), { maxLength: limits.maxArrayLength + 1 }),
+    ),
+  })).value;
+  return fc.array(value, { maxLength: 4 });
+}
+
+/** The most bytes one frame can take within `limits`: the decoder holds no more. */
+function respFrameBound(limits: Required<RespCodecOptions>): number {
+  const digits = (n: number) => String(n).length;
+  const scalar = Math.max(
+    1 + digits(limits.maxFrameLength) + 2 + limits.maxFrameLength + 2,
+    1 + limits.maxLineLength + 2,
+    1 + 20 + 2,
+  );
+  let element = scalar;
+  for (let depth = limits.maxDepth; depth >= 1; depth--) {
+    element = Math.max(
+      scalar,
+      1 + digits(limits.maxArrayLength) + 2 + limits.maxArrayLength * element,
+    );
+  }
+  return element;
+}
+
+function checkResp(value: RespValue, limits: Required<RespCodecOptions>, depth: number): void {
+  if (value instanceof Uint8Array) {
+    assertAtMost("A bulk string", value.length, limits.maxFrameLength);
+  } else if (typeof value === "string") {
+    assertAtMost("A simple string", value.length, limits.maxLineLength);
+  } else if (Array.isArray(value)) {
+    if (depth === limits.maxDepth) {
+      throw new Error(`Arrays nested past maxDepth ${limits.maxDepth}`);
+    }
+    assertAtMost("An array", value.length, limits.maxArrayLength);
+    for (const element of value) checkResp(element, limits, depth + 1);
+  }
+}
+
+function resp(name: string, limits: Required<RespCodecOptions>): FuzzTarget {
+  const codec = new RespCodec(limits);
+  return codecTarget<RespValue, RespValue>({
+    name,
+    weight: 2,
+    codec,
+    encode: (inputs) => encodeWith(codec, inputs),
+    inputs: respValues(limits),
+    expected: identity,
+    collect: identity,
+    maxBuffered: respFrameBound(limits),
+    checkFrame: (value) => checkResp(value, limits, 0),
+  });
+}
+
 // --- struct -------------------------------------------------------------------------------
 
 const STRUCT_CODES = "xcbB?hHiIlLqQnNPefdsp";
@@ -850,6 +920,12 @@ export const TARGETS: readonly FuzzTarget[] = [
     maxHeaderLength: 48,
     maxBodyLength: 8,
     onTooLong: "discard",
+  }),
+  resp("resp: small limits", {
+    maxFrameLength: 16,
+    maxArrayLength: 4,
+    maxDepth: 3,
+    maxLineLength: 24,
   }),
   structTarget,
 ];

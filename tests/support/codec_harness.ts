@@ -1,6 +1,7 @@
 // Test support: drives a codec the way a connection does, so codec tests can
 // prove "bytes split anywhere in, the same frames out".
 
+import { concat } from "@std/bytes/concat";
 import { ByteWindow, type Codec, encodeFrame } from "@socketserver/core/framing";
 
 /**
@@ -47,14 +48,7 @@ export function cutAt(bytes: Uint8Array, offsets: number[]): Uint8Array[] {
 
 /** Encodes each frame and concatenates the bytes. */
 export function encodeAll<Input>(codec: Codec<unknown, Input>, frames: Input[]): Uint8Array {
-  const parts = frames.map((frame) => encodeFrame(codec, frame));
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concat(frames.map((frame) => encodeFrame(codec, frame)));
 }
 
 /** UTF-8 bytes of a string. */

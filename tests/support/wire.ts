@@ -2,9 +2,8 @@
 // chunk split, and a strict decode that proves `decode` never leaves a whole
 // frame behind.
 
-import { assertEquals } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
+import { assert, assertEquals, assertInstanceOf, assertMatch, assertThrows } from "@std/assert";
+import { concat } from "@std/bytes/concat";
 import { ByteWindow, type Codec } from "@socketserver/core/framing";
 import { bytes, cutAt, decodeChunks, encodeAll } from "./codec_harness.ts";
 
@@ -18,15 +17,59 @@ export function wire(spec: string): Uint8Array {
   return Uint8Array.from(parts);
 }
 
-/** The chunks joined into one array. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+/** The chunks joined into one array (std's `concat`, re-exported for the tests). */
+export { concat };
+
+/**
+ * What an error must be: an error class it is an instance of, or properties
+ * it must have (a RegExp matches a string property, any other value equals
+ * it), as node's `assert.throws(fn, object)` checked them.
+ */
+export type ErrorMatcher = ErrorClass | Record<string, unknown>;
+
+/** An error class, whatever its constructor takes: what `assertThrows` accepts. */
+// deno-lint-ignore no-explicit-any
+export type ErrorClass = abstract new (...args: any[]) => Error;
+
+/**
+ * Asserts that `error` is what `expected` says.
+ *
+ * @param error The thrown value.
+ * @param expected A class, or the properties it must have.
+ * @param message Said when it is not.
+ */
+export function assertErrorMatches(error: unknown, expected: ErrorMatcher, message?: string): void {
+  if (typeof expected === "function") {
+    assertInstanceOf(error, expected, message);
+    return;
   }
-  return out;
+  assert(typeof error === "object" && error !== null, message ?? `${error} is not an object`);
+  for (const [key, value] of Object.entries(expected)) {
+    const actual = (error as Record<string, unknown>)[key];
+    if (value instanceof RegExp) {
+      assert(typeof actual === "string", `${message ?? ""} ${key} is not a string: ${actual}`);
+      assertMatch(actual, value, message);
+    } else {
+      assertEquals(actual, value, message ?? `${key} of ${error}`);
+    }
+  }
+}
+
+/**
+ * Asserts that `fn` throws what `expected` says, and returns the error.
+ *
+ * @param fn What must throw.
+ * @param expected A class, or the properties the error must have.
+ * @param message Said when it does not.
+ */
+export function assertThrowsMatching(
+  fn: () => unknown,
+  expected: ErrorMatcher,
+  message?: string,
+): unknown {
+  const error = assertThrows(fn, message);
+  assertErrorMatches(error, expected, message);
+  return error;
 }
 
 /** One byte a chunk: the worst split a socket can deliver. */
@@ -60,7 +103,7 @@ export interface DecodeCase<Options> {
   /** The frames, as `parse` reads them. */
   frames?: string[];
   /** Properties the thrown error must have (`name`, numbers, `message` regex). */
-  error?: Record<string, unknown>;
+  error?: ErrorMatcher;
 }
 
 /**
@@ -79,7 +122,7 @@ export function testDecodeCases<Options>(
       const input = chunks.map(parse);
       for (const split of [input, byteByByte(input)]) {
         if (error !== undefined) {
-          nodeAssert.throws(() => decodeChunks(codec, split), error);
+          assertThrowsMatching(() => decodeChunks(codec, split), error);
         } else {
           assertEquals(decodeChunks(codec, split), (frames ?? []).map(parse));
         }
@@ -92,7 +135,7 @@ export function testDecodeCases<Options>(
 export interface ConstructorCase {
   name: string;
   options: Record<string, unknown>;
-  error: unknown;
+  error: ErrorMatcher;
 }
 
 /** Registers one test per row, `"<label> constructor refuses <name>"`. */
@@ -103,7 +146,7 @@ export function testConstructorRefuses(
 ): void {
   for (const { name, options, error } of cases) {
     Deno.test(`${label} constructor refuses ${name}`, () => {
-      nodeAssert.throws(() => construct(options), error as Record<string, unknown>);
+      assertThrowsMatching(() => construct(options), error);
     });
   }
 }

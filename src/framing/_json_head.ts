@@ -1,6 +1,6 @@
 // Internal: the head of a JSON-header frame (length prefix, then the JSON
-// header), read and written the same way by JsonHeaderCodec and
-// JsonHeaderStreamCodec. Not part of the public API.
+// header), read for the one headed-decoder machine by the decoders of
+// JsonHeaderCodec and JsonHeaderStreamCodec, and written by their encoders. Not part of the public API.
 
 import type { ByteWindow } from "./byte_window.ts";
 import type { ByteSink } from "./codec.ts";
@@ -18,7 +18,9 @@ import {
   writeLength,
 } from "./length_field.ts";
 import { checkInteger } from "./_frame_limits.ts";
-import type { JsonHeaderFormat } from "./json_header.ts";
+import { type FrameHead, NEED_MORE } from "./_headed_decoder.ts";
+import { describeValue } from "./_describe.ts";
+import type { JsonHeaderFormat } from "./json_header_format.ts";
 
 /** The default `maxHeaderLength`: 64 KiB. */
 export const DEFAULT_MAX_HEADER_LENGTH = 64 * 1024;
@@ -81,23 +83,23 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8 = new TextEncoder();
 
 /**
- * Reads the head of one frame after another: the prefix, then the JSON
- * header once all of it is buffered. One per decoder.
+ * The head of a JSON-header frame, for the headed-decoder machine (with
+ * `consumesHead: true`): a length prefix and a JSON header, then the body as
+ * the payload. The head is consumed as it is read: the prefix as soon as it
+ * is buffered, the header once all of it is, parsed into `header`.
+ * Subclasses make the frames (or events) of the body. One per decoder.
  */
-export class JsonHeaderReader {
-  /** The header read by the last `read` that returned true. */
-  header: Record<string, unknown> = {};
-  /** Its body size: the `bodySizeField` value, 0 when absent. */
-  bodySize = 0;
-  /** Bytes of prefix and JSON of the head read last, or being read. */
+export abstract class JsonHead<Frame> implements FrameHead<Frame> {
   headLength = 0;
+  /** The header read last. */
+  header: Record<string, unknown> = {};
 
   #format: ResolvedJsonHeaderFormat;
   // The JSON length from a prefix already consumed, or -1 before the prefix.
   #jsonLength = -1;
 
   /**
-   * Makes a reader with no head read yet.
+   * Makes a head reader with no head read yet.
    *
    * @param format The checked header options.
    */
@@ -105,25 +107,23 @@ export class JsonHeaderReader {
     this.#format = format;
   }
 
-  /**
-   * Consumes the prefix as soon as it is buffered, then the JSON header once
-   * it is all there, and parses it.
-   *
-   * @param input The buffered bytes.
-   * @returns true when a header was read into `header` and `bodySize`; false
-   * when more bytes are needed.
-   * @throws {InvalidLengthError} A negative prefix, or a body size that is a
-   * negative or unsafe number.
-   * @throws {FrameTooLongError} The prefix exceeds `maxHeaderLength`.
-   * @throws {FrameSyntaxError} The header is not UTF-8 JSON of an object, or
-   * its body size is not a number.
-   */
-  read(input: ByteWindow): boolean {
+  abstract frame(
+    bytes: Uint8Array,
+    frameStart: number,
+    payloadStart: number,
+    payloadEnd: number,
+  ): Frame;
+
+  // Throws InvalidLengthError for a negative prefix, or a body size that is
+  // a negative or unsafe number; FrameTooLongError for a prefix over
+  // maxHeaderLength (before a byte of the header is waited for);
+  // FrameSyntaxError for a header that is not UTF-8 JSON of an object, or a
+  // body size that is not a number.
+  read(input: ByteWindow): number {
     const { lengthField, maxHeaderLength } = this.#format;
     if (this.#jsonLength < 0) {
-      if (input.end - input.start < lengthField.size) return false;
+      if (input.end - input.start < lengthField.size) return NEED_MORE;
       const jsonLength = readLength(lengthField, input.bytes, input.start);
-      // Checked before a byte of the header is waited for.
       if (jsonLength > maxHeaderLength) {
         throw new FrameTooLongError(jsonLength, maxHeaderLength, "decode", "maxHeaderLength");
       }
@@ -132,27 +132,21 @@ export class JsonHeaderReader {
       this.headLength = lengthField.size + jsonLength;
     }
     const jsonLength = this.#jsonLength;
-    if (input.end - input.start < jsonLength) return false;
+    if (input.end - input.start < jsonLength) return NEED_MORE;
     const json = input.bytes.subarray(input.start, input.start + jsonLength);
     input.start += jsonLength;
     this.#jsonLength = -1;
     this.header = this.#parse(json);
-    this.bodySize = this.#bodySize(this.header);
-    return true;
+    return this.#bodySize(this.header);
   }
 
-  /**
-   * At end of stream: fails when a head is partly buffered.
-   *
-   * @param input The bytes left.
-   * @throws {IncompleteFrameError} A prefix or header is cut short.
-   */
-  checkEof(input: ByteWindow): void {
-    const left = input.end - input.start;
-    if (this.#jsonLength >= 0) {
-      throw new IncompleteFrameError(this.#format.lengthField.size + left, this.headLength);
-    }
-    if (left > 0) throw new IncompleteFrameError(left);
+  // A consumed prefix counts: the stream ended inside a head of known length.
+  incomplete(input: ByteWindow): IncompleteFrameError | undefined {
+    if (this.#jsonLength < 0) return undefined;
+    return new IncompleteFrameError(
+      this.#format.lengthField.size + input.end - input.start,
+      this.headLength,
+    );
   }
 
   #parse(json: Uint8Array): Record<string, unknown> {
@@ -169,7 +163,7 @@ export class JsonHeaderReader {
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new FrameSyntaxError(
-        `JSON header of ${json.length} bytes is not an object, got ${describe(value)}`,
+        `JSON header of ${json.length} bytes is not an object, got ${describeValue(value)}`,
         offset,
       );
     }
@@ -182,7 +176,7 @@ export class JsonHeaderReader {
     const size = header[field];
     if (typeof size !== "number") {
       throw new FrameSyntaxError(
-        `JSON header field ${JSON.stringify(field)} must be a number, got ${describe(size)}`,
+        `JSON header field ${JSON.stringify(field)} must be a number, got ${describeValue(size)}`,
         this.#format.lengthField.size,
       );
     }
@@ -232,7 +226,7 @@ export class JsonHeaderWriter {
   write(header: Record<string, unknown>, bodySize: number, sink: ByteSink): void {
     if (typeof header !== "object" || header === null || Array.isArray(header)) {
       throw new TypeError(
-        `Cannot encode frame: the header must be an object, got ${describe(header)}`,
+        `Cannot encode frame: the header must be an object, got ${describeValue(header)}`,
       );
     }
     const { bodySizeField, maxHeaderLength, lengthField, headerLengthFormat } = this.#format;
@@ -253,10 +247,4 @@ export class JsonHeaderWriter {
     sink.write(this.#prefix);
     sink.write(json);
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value;
 }
