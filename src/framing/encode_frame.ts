@@ -4,7 +4,7 @@
  * @module
  */
 
-import { concat } from "jsr:@std/bytes@^1.0.6/concat";
+import { concat } from "@std/bytes/concat";
 import type { ByteSink, Codec } from "./codec.ts";
 
 /**

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { concat } from "jsr:@std/bytes@^1.0.6/concat";
+import { concat } from "@std/bytes/concat";
 import { ByteWindow } from "./byte_window.ts";
 import type { ByteSink, Codec, FrameDecoder } from "./codec.ts";
 

@@ -11,6 +11,7 @@ import {
   UnixStreamServer,
 } from "@socketserver/core";
 import { exchange, readText } from "../support/clients.ts";
+import { noUnstableConfigArgs } from "../support/no_unstable_config.ts";
 import { runPython } from "../support/python.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
@@ -102,11 +103,12 @@ Deno.test("allowReusePort without --unstable-net fails with an error naming the 
 import { TCPServer, BaseRequestHandler } from "${new URL("../../mod.ts", import.meta.url)}";
 new TCPServer({ hostname: "127.0.0.1", port: 0 }, BaseRequestHandler, { allowReusePort: true });
 `;
+  const dir = await Deno.makeTempDir();
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-config", "--ext=ts", script],
+    args: ["eval", ...await noUnstableConfigArgs(dir), "--ext=ts", script],
     stdout: "null",
     stderr: "piped",
-  }).output();
+  }).output().finally(() => Deno.remove(dir, { recursive: true }));
   // Deno itself would exit 70 silently; we throw first.
   assertEquals(code, 1);
   assertMatch(new TextDecoder().decode(stderr), /--unstable-net/);

@@ -18,6 +18,7 @@ import {
   type UDPServerOptions,
 } from "@socketserver/core";
 import { DatagramClient, DatagramEcho, pythonExchange, slowEcho } from "../support/datagrams.ts";
+import { noUnstableConfigArgs } from "../support/no_unstable_config.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
 
@@ -375,7 +376,7 @@ console.log("constructed");
 `,
     );
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", "--allow-net", script],
+      args: ["run", ...await noUnstableConfigArgs(dir), "--allow-net", script],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -29,6 +29,7 @@ import {
 import { cloneError, reviveError } from "../../../src/server/forking/_protocol.ts";
 import { assertReusePortBalancing } from "../../../src/server/forking/_preflight.ts";
 import { exchange } from "../../support/clients.ts";
+import { noUnstableConfigArgs } from "../../support/no_unstable_config.ts";
 import { assertExampleRefuses, startExample } from "../../support/example_process.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
@@ -533,7 +534,7 @@ new ForkingTCPServer({ hostname: "127.0.0.1", port: 0 }, { module: "${HANDLERS}"
 `,
     );
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", "--allow-net", "--allow-read", script],
+      args: ["run", ...await noUnstableConfigArgs(dir), "--allow-net", "--allow-read", script],
       stdout: "null",
       stderr: "piped",
     }).output();
