@@ -25,6 +25,8 @@
  * @module
  */
 
+import { runRedisBenchmark } from "./redis.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 const BUILD_DIR = `${ROOT}bench/.build`;
 const LOADGEN = `${BUILD_DIR}/loadgen`;
@@ -620,6 +622,8 @@ interface Workload {
    * ratio column keep their meaning.
    */
   servers?: ServerSpec[];
+  /** A workload with a runner and table of its own (bench/redis.ts): it replaces the server loop. */
+  run?(options: Options): Promise<unknown>;
 }
 
 function sampleOf(result: LoadgenResult): Sample {
@@ -733,6 +737,14 @@ const WORKLOADS: Workload[] = [
     summary: "10,000 idle connections held, one 64-byte frame echoed on each first",
     kind: "memory",
     measure: heldMemory(10_000),
+  },
+  {
+    name: "redis",
+    summary: "examples/mini_redis.ts beside redis-server, redis-benchmark -P 1 and -P 16",
+    kind: "throughput",
+    servers: [],
+    measure: () => Promise.reject(new Error("the redis workload runs itself")),
+    run: ({ rounds, duration, json }) => runRedisBenchmark({ rounds, duration, json }),
   },
 ];
 
@@ -1021,6 +1033,10 @@ async function main(): Promise<void> {
 
   const tables: Table[] = [];
   for (const workload of options.workloads) {
+    if (workload.run) {
+      await workload.run(options);
+      continue;
+    }
     const servers = serversOf(workload);
     const rows: Row[] = servers.map((server) => {
       const reason = unavailable.get(server);
