@@ -11,7 +11,7 @@
  */
 
 import { RespError, type RespValue } from "../../mod.ts";
-import type { Db, Subscriber } from "./db.ts";
+import { type Db, keyOf, type Subscriber } from "./db.ts";
 
 /** A connection as the commands see it. */
 export interface Client extends Subscriber {
@@ -63,15 +63,9 @@ export function text(bytes: Uint8Array): string {
   return utf8.decode(bytes);
 }
 
-/** An argument in lower case, for names and options (ASCII letters only, as Redis). */
+/** An argument in lower case, for names and options (Redis compares them so). */
 export function lower(bytes: Uint8Array): string {
-  // Fast path: every command's name goes through here; a loop beats an op call.
-  let name = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i];
-    name += String.fromCharCode(byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte);
-  }
-  return name;
+  return keyOf(bytes).toLowerCase();
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -40,6 +40,8 @@ const KEYS_PER_ROUND = 20;
 const MAX_ROUNDS = 16;
 /** Another round runs while more than this share of a round's keys had expired (Redis: 10%). */
 const STALE_SHARE = 0.1;
+/** The most arguments one `apply` passes safely (they go on the call stack). */
+const APPLY_LIMIT = 8192;
 /** What one key costs besides its bytes, for the memory limit: a rough figure for a Map entry. */
 const ENTRY_OVERHEAD = 64;
 
@@ -48,9 +50,15 @@ const ENTRY_OVERHEAD = 64;
  * sequence has its own string.
  */
 export function keyOf(bytes: Uint8Array): string {
-  // Fast path: keys are short, and a loop beats an op call into the runtime.
+  // Fast path: one call makes a flat string, which the Map hashes as it is;
+  // a string built with += is a chain the Map must first copy flat.
+  if (bytes.length <= APPLY_LIMIT) {
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   let key = "";
-  for (let i = 0; i < bytes.length; i++) key += String.fromCharCode(bytes[i]);
+  for (let at = 0; at < bytes.length; at += APPLY_LIMIT) {
+    key += keyOf(bytes.subarray(at, at + APPLY_LIMIT));
+  }
   return key;
 }
 

@@ -285,6 +285,13 @@ Deno.test({
       assertEquals([piped.code, piped.stdout], [0, "OK\n"]);
       assertEquals((await client.request(command("GET", "piped"))).value, value);
       assertEquals((await client.request(command("MGET", "blob", "piped"))).value, [value, value]);
+      // A long binary key is a key too, and differs from one that differs in its last byte.
+      const key = value.subarray(0, 100_000);
+      const other = key.slice();
+      other[other.length - 1] ^= 1;
+      assertReply(await client.request(command("SET", key, "long")), "+OK\r\n", "long key");
+      assertReply(await client.request(command("GET", key)), "$4\r\nlong\r\n", "long key");
+      assertReply(await client.request(command("GET", other)), "$-1\r\n", "other key");
     });
   },
 });
