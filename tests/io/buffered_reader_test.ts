@@ -2,9 +2,7 @@
 // sources control exactly how bytes are split into reads; real sockets on
 // 127.0.0.1 prove the same over Deno.Conn.
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
+import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import {
   encodeFrame,
   FrameTooLongError,
@@ -106,12 +104,9 @@ for (const c of exactlyCases) {
       assertEquals(text.decode(await reader.readExactly(c.n)), c.expected);
       return;
     }
-    await nodeAssert.rejects(reader.readExactly(c.n), (error) => {
-      assert(error instanceof IncompleteFrameError);
-      assertEquals(error.received, c.incomplete![0]);
-      assertEquals(error.expected, c.incomplete![1]);
-      return true;
-    });
+    const error = await assertRejects(() => reader.readExactly(c.n), IncompleteFrameError);
+    assertEquals(error.received, c.incomplete![0]);
+    assertEquals(error.expected, c.incomplete![1]);
   });
 }
 
@@ -167,12 +162,9 @@ for (const c of lineCases) {
 Deno.test("readline accepts a line of exactly its limit and refuses a longer one", async () => {
   const reader = new BufferedReader(FakeSource.of("abcd\n", "abcde\n"));
   assertEquals(await reader.readline(4), "abcd");
-  await nodeAssert.rejects(reader.readline(4), (error) => {
-    assert(error instanceof FrameTooLongError);
-    assert(error instanceof RangeError);
-    assertEquals(error.maxFrameLength, 4);
-    return true;
-  });
+  const error = await assertRejects(() => reader.readline(4), FrameTooLongError);
+  assertInstanceOf(error, RangeError);
+  assertEquals(error.maxFrameLength, 4);
 });
 
 Deno.test("readline refuses an endless line once past its limit, before EOF", async () => {
@@ -360,12 +352,9 @@ Deno.test("beforeWait over a real socket: one call before every read, none in be
 Deno.test("timeout: a read with no data fails with ReadTimeoutError", async () => {
   const source = new FakeSource();
   const reader = new BufferedReader(source, { timeout: 0.02 });
-  await nodeAssert.rejects(reader.read(), (error) => {
-    assert(error instanceof ReadTimeoutError);
-    assert(error instanceof Deno.errors.TimedOut);
-    assertEquals(error.timeout, 0.02);
-    return true;
-  });
+  const error = await assertRejects(() => reader.read(), ReadTimeoutError);
+  assertInstanceOf(error, Deno.errors.TimedOut);
+  assertEquals(error.timeout, 0.02);
   source.end();
   assertEquals(await reader.read(), null);
 });

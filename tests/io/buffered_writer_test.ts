@@ -2,9 +2,13 @@
 // A fake destination shows every call it gets (and can hold a call until the
 // test releases it); a real socket on 127.0.0.1 proves the same over Deno.Conn.
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStrictEquals,
+} from "@std/assert";
 import { FrameTooLongError, LengthPrefixedCodec, LinesCodec } from "@socketserver/core/framing";
 import { BufferedWriter, type ByteDestination, WriteTimeoutError } from "@socketserver/core/io";
 import { concat } from "../support/wire.ts";
@@ -237,14 +241,14 @@ Deno.test("an error from the destination rejects flush and every later call", as
   const broken = new Deno.errors.BrokenPipe("peer went away");
   const writer = new BufferedWriter(new FakeDestination({ error: broken }));
   await writer.write("doomed");
-  await nodeAssert.rejects(writer.flush(), (error) => error === broken);
-  await nodeAssert.rejects(writer.write("more"), (error) => error === broken);
-  await nodeAssert.rejects(writer.flush(), (error) => error === broken);
-  await nodeAssert.rejects(
-    writer.writeFrame(new LinesCodec(), "frame"),
-    (error) => error === broken,
+  assertStrictEquals(await assertRejects(() => writer.flush()), broken);
+  assertStrictEquals(await assertRejects(() => writer.write("more")), broken);
+  assertStrictEquals(await assertRejects(() => writer.flush()), broken);
+  assertStrictEquals(
+    await assertRejects(() => writer.writeFrame(new LinesCodec(), "frame")),
+    broken,
   );
-  await nodeAssert.rejects(writer.close(), (error) => error === broken);
+  assertStrictEquals(await assertRejects(() => writer.close()), broken);
 });
 
 Deno.test("an error from a send the timer started is reported by the next call", async () => {
@@ -255,8 +259,8 @@ Deno.test("an error from a send the timer started is reported by the next call",
   // Nothing awaits the timer's flush; the next write must still see its error.
   for (let turn = 0; turn < 100 && destination.given.length === 0; turn++) await tick();
   assertEquals(destination.given.length, 1);
-  await nodeAssert.rejects(writer.write("more"), (error) => error === broken);
-  await nodeAssert.rejects(writer.close(), (error) => error === broken);
+  assertStrictEquals(await assertRejects(() => writer.write("more")), broken);
+  assertStrictEquals(await assertRejects(() => writer.close()), broken);
 });
 
 Deno.test("close() flushes; a write after close rejects with BadResource", async () => {
@@ -292,13 +296,10 @@ for (const c of timeoutCases) {
       // The first call is answered at once with a partial count; the second hangs.
       destination.release();
     }
-    await nodeAssert.rejects(flushing, (error) => {
-      assert(error instanceof WriteTimeoutError);
-      assert(error instanceof Deno.errors.TimedOut);
-      assertEquals(error.timeout, 0.02);
-      assertEquals(error.unsent, c.write - c.accepted);
-      return true;
-    });
+    const error = await assertRejects(() => flushing, WriteTimeoutError);
+    assertInstanceOf(error, Deno.errors.TimedOut);
+    assertEquals(error.timeout, 0.02);
+    assertEquals(error.unsent, c.write - c.accepted);
     await assertRejects(() => writer.write("more"), WriteTimeoutError);
     destination.releaseAll();
     await assertRejects(() => writer.close(), WriteTimeoutError);

@@ -3,9 +3,16 @@
 // source the test feeds by hand. Each test proves what fires and what does
 // not; none asserts how long anything took.
 
-import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertInstanceOf,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { LengthPrefixedCodec } from "@socketserver/core/framing";
 import {
   BufferedReader,
@@ -64,14 +71,11 @@ Deno.test("frameTimeout: a frame whose rest never comes fails with FrameTimeoutE
   const wire = lengthFrame("hello world");
   const reading = reader.readFrame(decoder);
   source.push(wire.subarray(0, 6)); // The header and 2 payload bytes.
-  await nodeAssert.rejects(reading, (error) => {
-    assert(error instanceof FrameTimeoutError);
-    assert(error instanceof Deno.errors.TimedOut);
-    assertEquals(error.timeout, 0.05);
-    assertEquals(error.buffered, 6);
-    assertMatch(error.message, /not complete after 0\.05 s with 6 bytes buffered/);
-    return true;
-  });
+  const error = await assertRejects(() => reading, FrameTimeoutError);
+  assertInstanceOf(error, Deno.errors.TimedOut);
+  assertEquals(error.timeout, 0.05);
+  assertEquals(error.buffered, 6);
+  assertMatch(error.message, /not complete after 0\.05 s with 6 bytes buffered/);
   // The read still in flight gets the rest: a caller that goes on loses nothing.
   const next = reader.readFrame(decoder);
   source.push(wire.subarray(6));
@@ -98,10 +102,8 @@ Deno.test("frameTimeout bounds readExactly too", async () => {
   const reader = new BufferedReader(source, { frameTimeout: 0.05 });
   const reading = reader.readExactly(10);
   source.push("abc");
-  await nodeAssert.rejects(
-    reading,
-    (error) => error instanceof FrameTimeoutError && error.buffered === 3,
-  );
+  const error = await assertRejects(() => reading, FrameTimeoutError);
+  assertEquals(error.buffered, 3);
   // Nothing was consumed: the 3 bytes are still there.
   const next = reader.readExactly(4);
   source.push("d");
@@ -135,13 +137,10 @@ for (const c of idleCases) {
   Deno.test(`idleTimeout: ${c.name} from a silent peer fails with IdleTimeoutError`, async () => {
     const source = new FakeSource();
     const reader = new BufferedReader(source, { idleTimeout: 0.02 });
-    await nodeAssert.rejects(c.read(reader), (error) => {
-      assert(error instanceof IdleTimeoutError);
-      assert(error instanceof Deno.errors.TimedOut);
-      assert(!(error instanceof ReadTimeoutError));
-      assertEquals(error.timeout, 0.02);
-      return true;
-    });
+    const error = await assertRejects(() => c.read(reader), IdleTimeoutError);
+    assertInstanceOf(error, Deno.errors.TimedOut);
+    assertFalse(error instanceof ReadTimeoutError);
+    assertEquals(error.timeout, 0.02);
     source.end();
     assertEquals(await reader.read(), null);
   });
@@ -227,11 +226,13 @@ Deno.test("deadline timers: none for a frame that arrives in one read, one per f
 Deno.test("idleTimeout and frameTimeout must be null or a positive number of seconds", () => {
   for (const bad of [0, -1, Number.NaN, Infinity, 3e6, "5" as unknown as number]) {
     for (const name of ["idleTimeout", "frameTimeout"] as const) {
-      nodeAssert.throws(
+      const error = assertThrows(
         () => new BufferedReader(new FakeSource(), { [name]: bad }),
-        (error) => error instanceof RangeError && error.message.includes(name),
+        RangeError,
+        undefined,
         `${name}: ${bad}`,
       );
+      assertStringIncludes(error.message, name, `${name}: ${bad}`);
     }
   }
   const reader = new BufferedReader(new FakeSource(), { idleTimeout: 0.5, frameTimeout: null });
