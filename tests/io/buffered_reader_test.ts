@@ -2,7 +2,7 @@
 // sources control exactly how bytes are split into reads; real sockets on
 // 127.0.0.1 prove the same over Deno.Conn.
 
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import {
   encodeFrame,
   FrameTooLongError,
@@ -462,4 +462,54 @@ Deno.test("reuseBuffer: frames larger than the buffer and split reads still arri
     assertEquals(await reader.readFrame(decoder), payload);
   }
   assertEquals(await reader.readFrame(decoder), null);
+});
+
+Deno.test("reuseBuffer switched on later: frames already returned stay valid", async () => {
+  const source = new FakeSource();
+  const reader = new BufferedReader(source, { bufferSize: 32 });
+  const decoder = lengthPrefixed.decoder();
+  const reading = reader.readFrame(decoder);
+  source.push(lengthFrames([utf8.encode("kept"), utf8.encode("also kept")]));
+  const kept = [(await reading)!, (await reader.readFrame(decoder))!];
+  reader.reuseBuffer = true;
+  for (let i = 0; i < 10; i++) {
+    const next = reader.readFrame(decoder);
+    source.push(lengthFrames([utf8.encode(`later ${i}`)]));
+    assertEquals(text.decode((await next)!), `later ${i}`);
+  }
+  assertEquals(kept.map((frame) => text.decode(frame)), ["kept", "also kept"]);
+  source.end();
+});
+
+// --- decodeBuffered and readMore -----------------------------------------------------
+
+Deno.test("decodeBuffered never reads; readMore reads once and is false at end of stream", async () => {
+  const source = FakeSource.of("a\nb\n", "c");
+  const reader = new BufferedReader(source);
+  const decoder = new LinesCodec().decoder();
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(source.reads, 0);
+  assertEquals(await reader.readMore(), true);
+  assertEquals([reader.decodeBuffered(decoder), reader.decodeBuffered(decoder)], ["a", "b"]);
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(await reader.readMore(), true);
+  // "c" has no newline: only the end of the stream makes it a line.
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(await reader.readMore(), false);
+  assertEquals(reader.decodeBuffered(decoder), "c");
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(await reader.readMore(), false);
+  assertEquals(source.reads, 3);
+});
+
+Deno.test("decodeBuffered: a partial frame at end of stream is an IncompleteFrameError", async () => {
+  const reader = new BufferedReader(
+    FakeSource.of(lengthFrames([utf8.encode("cut")]).subarray(0, 5)),
+  );
+  const decoder = lengthPrefixed.decoder();
+  assertEquals(await reader.readMore(), true);
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(await reader.readMore(), false);
+  const error = assertThrows(() => reader.decodeBuffered(decoder), IncompleteFrameError);
+  assertEquals(error.received, 5);
 });

@@ -13,7 +13,8 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { LengthPrefixedCodec } from "@socketserver/core/framing";
+
+import { LengthPrefixedCodec, LinesCodec } from "@socketserver/core/framing";
 import {
   BufferedReader,
   FrameTimeoutError,
@@ -219,6 +220,53 @@ Deno.test("deadline timers: none for a frame that arrives in one read, one per f
       source.end();
     });
   }
+});
+
+// --- the frame loop: decodeBuffered and readMore ----------------------------------------
+
+Deno.test("readMore: frameTimeout runs from the first wait after the last frame, across waits", async () => {
+  const source = new FakeSource();
+  const reader = new BufferedReader(source, { frameTimeout: 0.05 });
+  const decoder = new LengthPrefixedCodec().decoder();
+  const wire = lengthFrame("hello world");
+  source.push(lengthFrame("first"));
+  assertEquals(await reader.readMore(), true);
+  assertEquals(new TextDecoder().decode(reader.decodeBuffered(decoder)), "first");
+  // The next frame drips in a byte a wait; every wait gets one, the frame never completes.
+  let pushed = 0;
+  const error = await assertRejects(async () => {
+    for (;;) {
+      assertEquals(reader.decodeBuffered(decoder), undefined);
+      const more = reader.readMore();
+      if (pushed < wire.length - 1) source.push(wire.subarray(pushed, ++pushed));
+      await more;
+      await sleep(0.005);
+    }
+  }, FrameTimeoutError);
+  assertEquals(error.timeout, 0.05);
+  // A caller that goes on loses nothing, and starts with fresh deadlines.
+  source.push(wire.subarray(pushed));
+  let frame;
+  while ((frame = reader.decodeBuffered(decoder)) === undefined) await reader.readMore();
+  assertEquals(new TextDecoder().decode(frame), "hello world");
+  source.end();
+  assertEquals(await reader.readMore(), false);
+});
+
+Deno.test("readMore: idleTimeout ends a silent wait; frames that keep coming are never idle", async () => {
+  const source = new FakeSource();
+  const reader = new BufferedReader(source, { idleTimeout: 0.05 });
+  const decoder = new LinesCodec().decoder();
+  for (let i = 0; i < 5; i++) {
+    const more = reader.readMore();
+    source.push(`line ${i}\n`);
+    assertEquals(await more, true);
+    assertEquals(reader.decodeBuffered(decoder), `line ${i}`);
+  }
+  const error = await assertRejects(() => reader.readMore(), IdleTimeoutError);
+  assertEquals(error.timeout, 0.05);
+  source.end();
+  assertEquals(await reader.readMore(), false);
 });
 
 // --- settings ----------------------------------------------------------------------
