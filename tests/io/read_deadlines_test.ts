@@ -17,6 +17,7 @@ import {
 import { LengthPrefixedCodec, LinesCodec } from "@socketserver/core/framing";
 import {
   BufferedReader,
+  FramedConnection,
   FrameTimeoutError,
   IdleTimeoutError,
   ReadTimeoutError,
@@ -267,6 +268,42 @@ Deno.test("readMore: idleTimeout ends a silent wait; frames that keep coming are
   assertEquals(error.timeout, 0.05);
   source.end();
   assertEquals(await reader.readMore(), false);
+});
+
+Deno.test("deadline timers in a frame loop: none for whole frames, one for many split frames", async (t) => {
+  const frames = Array.from({ length: 20 }, (_, i) => lengthFrame(`frame ${i} `.repeat(4)));
+  const cases = [
+    { name: "each frame in one read", chunks: frames, timers: 0 },
+    {
+      // Each frame in 3 pieces: a deadline is armed and disarmed per frame,
+      // on one timer kept while the loop runs.
+      name: "each frame in 3 reads",
+      chunks: frames.flatMap((
+        frame,
+      ) => [frame.subarray(0, 3), frame.subarray(3, 20), frame.subarray(20)]),
+      timers: 1,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const source = new FakeSource();
+      const connection = new FramedConnection(
+        { read: (p) => source.read(p), write: (p) => Promise.resolve(p.length) },
+        { codec: new LengthPrefixedCodec(), frameTimeout: 300 },
+      );
+      let handled = 0;
+      const timers = await countTimers(async () => {
+        const serving = connection.serve(() => void handled++);
+        // One read each: the source hands out one chunk a read.
+        for (const chunk of c.chunks) source.push(chunk);
+        source.end();
+        await serving;
+      });
+      await connection.close();
+      assertEquals(handled, 20);
+      assertEquals(timers, c.timers);
+    });
+  }
 });
 
 // --- settings ----------------------------------------------------------------------
