@@ -105,8 +105,8 @@ export class BufferedWriter {
 
   readonly #destination: ByteDestination;
   readonly #highWaterMark: number;
-  /** Chunks sealed for sending, in order: buffer segments and large chunks. */
-  #queue: Uint8Array[] = [];
+  /** Chunks sealed for sending, in order: buffer segments and large chunks (made on first use). */
+  #queue: Uint8Array[] | undefined;
   #queued = 0;
   /** The open buffer appends go to; allocated on first use so idle connections pin none. */
   #buffer: Uint8Array | undefined;
@@ -392,7 +392,7 @@ export class BufferedWriter {
       // Fast path for large chunks: queue by reference, no copy. The caller
       // waits for the flush that #afterAppend starts before it may reuse them.
       this.#seal();
-      this.#queue.push(bytes);
+      (this.#queue ??= []).push(bytes);
       this.#queued += bytes.length;
       return;
     }
@@ -425,7 +425,7 @@ export class BufferedWriter {
   /** Moves the open buffer's unsent bytes to the send queue. */
   #seal(): void {
     if (this.#length === this.#inFlight) return;
-    this.#queue.push(this.#buffer!.subarray(this.#inFlight, this.#length));
+    (this.#queue ??= []).push(this.#buffer!.subarray(this.#inFlight, this.#length));
     this.#queued += this.#length - this.#inFlight;
     // The sealed bytes still live in this buffer until they are sent.
     this.#buffer = undefined;
@@ -440,7 +440,7 @@ export class BufferedWriter {
   #drain(): Promise<void> {
     // Older chunks first: the queue holds what was written before the open buffer.
     const fromQueue = this.#queued > 0;
-    const chunk = fromQueue ? this.#queue[0] : this.#buffer!.subarray(0, this.#length);
+    const chunk = fromQueue ? this.#queue![0] : this.#buffer!.subarray(0, this.#length);
     if (!fromQueue) this.#inFlight = chunk.length;
     this.#flight = chunk;
     this.#flightBuffer = fromQueue ? undefined : this.#buffer;
@@ -463,7 +463,7 @@ export class BufferedWriter {
     const buffer = this.#flightBuffer;
     this.#flight = this.#flightBuffer = undefined;
     if (buffer === undefined) {
-      this.#queue.shift();
+      this.#queue!.shift();
       this.#queued -= chunk.length;
     } else if (this.#buffer === buffer) {
       // Fast path: the open buffer was sent in place and is kept for the next
