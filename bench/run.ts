@@ -17,8 +17,9 @@
  * A full default run (5 workloads × 6 servers × 3 rounds × (3 s + 0.5 s
  * warm-up), plus start-up and the 10,000 connections of `idle`) takes about
  * 7 minutes on the 2-core development machine, plus up to 5 s per round when
- * other processes keep it busy; `--quick` (1 round of 1 s, 2,000 idle
- * connections) takes about 1 minute.
+ * other processes keep it busy (11 minutes measured so); `--quick` (1 round
+ * of 1 s, 2,000 idle connections, at most 1 s of waiting per round) about
+ * 1.5 minutes.
  *
  * Usage: deno run -A bench/run.ts [--workload a,b] [--servers a,b] [--rounds N]
  *        [--duration S] [--quick] [--write] [--json]
@@ -256,6 +257,13 @@ interface Machine {
   fdLimit: number;
   maxConnections: number;
   notes: string[];
+  /** /proc/loadavg's first three fields when the run started. */
+  loadAverage: string;
+}
+
+async function loadAverage(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "? ? ?");
+  return text.split(" ").slice(0, 3).join(", ");
 }
 
 function parseCpuList(list: string): number[] {
@@ -386,6 +394,7 @@ async function inspectMachine(): Promise<Machine> {
     fdLimit: hard,
     maxConnections: Math.max(hard - FD_RESERVE, 1),
     notes,
+    loadAverage: await loadAverage(),
   };
 }
 
@@ -996,6 +1005,7 @@ async function writeResults(tables: Table[], machine: Machine, options: Options)
       `- Kernel: ${Deno.build.os} ${Deno.osRelease()}`,
       `- ${Object.values(machine.versions).join(", ")}`,
       ...machine.notes.map((note) => `- ${note}`),
+      `- load average (1, 5, 15 min) at the start: ${machine.loadAverage}; at the end: ${await loadAverage()} (above 0 means other processes shared the CPUs)`,
     ].join("\n"),
     ...sections,
   ].join("\n\n") + "\n";
