@@ -116,7 +116,8 @@ const noop = (): void => {};
  *   batch leaves in one write when the loop is about to wait. A frame is a
  *   view of the read buffer, valid during the call (until the promise the
  *   call returned settles): the buffer is reused, so copy a frame you keep
- *   (`frame.slice()`). No promise per frame: this is the raw loop's cost.
+ *   (`frame.slice()`). No promise per frame, and no allocation for a large
+ *   one.
  *
  * Back-pressure: `serve` stops decoding while the writer holds
  * `highWaterMark` bytes or more, until the peer has taken them (see
