@@ -5,7 +5,7 @@
  * @module
  */
 
-import { concat } from "jsr:@std/bytes@^1.0.6/concat";
+import { concat } from "@std/bytes/concat";
 import type { Codec } from "../framing/codec.ts";
 import type { BufferedReader } from "../io/buffered_reader.ts";
 import type { BufferedWriter } from "../io/buffered_writer.ts";
