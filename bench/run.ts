@@ -1,23 +1,25 @@
 /**
  * The benchmark runner behind `deno task bench`.
  *
- * Starts each echo server (the framework's `examples/echo.ts`, a hand-written
- * raw Deno server, Node `net`, Python `socketserver`, and a C epoll ceiling)
- * on its own free port pinned to one core, drives it with the native load
- * generator (`bench/loadgen.c`) pinned to the other core, and prints one table
- * per workload: the median of N rounds with min and max, and each server's
- * ratio to the framework row.
+ * Starts each echo server (the framework in both handler styles,
+ * `bench/servers/framework_echo.ts`; a hand-written raw Deno server, Node
+ * `net`, Python `socketserver`, and a C epoll ceiling) on its own free port
+ * pinned to one core, drives it with the native load generator
+ * (`bench/loadgen.c`) pinned to the other core, and prints one table per
+ * workload: the median of N rounds with min and max, and each server's ratio
+ * to the raw Deno row and to the Node row.
  *
  * Rounds are interleaved (round 1 runs every server, then round 2 runs every
  * server, …) and every measurement gets a fresh server process, because a
  * single run drifts by ±15% on this machine: drift then spreads over all rows
  * instead of landing on one.
  *
- * A full default run (5 workloads × 5 servers × 3 rounds × (3 s + 0.5 s
+ * A full default run (5 workloads × 6 servers × 3 rounds × (3 s + 0.5 s
  * warm-up), plus start-up and the 10,000 connections of `idle`) takes about
- * 5 minutes on the 2-core development machine, plus up to 5 s per round
- * (6 minutes at most) when other processes keep it busy; `--quick` takes
- * about 1 minute.
+ * 7 minutes on the 2-core development machine, plus up to 5 s per round when
+ * other processes keep it busy (11 minutes measured so); `--quick` (1 round
+ * of 1 s, 2,000 idle connections, at most 1 s of waiting per round) about
+ * 1.5 minutes.
  *
  * Usage: deno run -A bench/run.ts [--workload a,b] [--servers a,b] [--rounds N]
  *        [--duration S] [--quick] [--write] [--json]
@@ -38,8 +40,9 @@ const WARMUP_SECONDS = 0.5;
 const READY_TIMEOUT_MS = 30_000;
 /** A benchmark CPU busier than this before a round means another process is using it. */
 const QUIET_SHARE = 0.1;
-/** How long to wait for the CPUs to become quiet before measuring anyway. */
+/** How long to wait for the CPUs to become quiet before measuring anyway (`--quick`: 1 s). */
 const QUIET_WAIT_MS = 5_000;
+const QUICK_QUIET_WAIT_MS = 1_000;
 /** File descriptors kept free besides the connections (pipes, listener, runtime). */
 const FD_RESERVE = 512;
 
@@ -49,7 +52,7 @@ const USAGE = `Usage: deno run -A bench/run.ts [options]
   --servers a,b    servers to run (default: all available): {servers}
   --rounds N       rounds per workload, median reported with min and max (default 3)
   --duration S     seconds per measurement (default 3)
-  --quick          1 round of 1 s (a smoke test: numbers are not comparable)
+  --quick          1 round of 1 s, 2,000 idle connections (a smoke test: numbers are not comparable)
   --write          also write bench/RESULTS.md (machine, command, date, tables)
   --json           print machine-readable JSON lines instead of tables
   --help           this text`;
@@ -63,6 +66,10 @@ interface Options {
   servers?: string[];
   rounds: number;
   duration: number;
+  /** Connections the idle workload holds. */
+  idleConnections: number;
+  /** How long each round may wait for the CPUs to become quiet. */
+  quietWaitMs: number;
   write: boolean;
   json: boolean;
 }
@@ -127,6 +134,8 @@ function parseOptions(args: string[]): Options {
     duration: flags.has("--duration")
       ? positive(flags.get("--duration"), "--duration")
       : (quick ? 1 : 3),
+    idleConnections: quick ? 2_000 : 10_000,
+    quietWaitMs: quick ? QUICK_QUIET_WAIT_MS : QUIET_WAIT_MS,
     write: flags.has("--write"),
     json: flags.has("--json"),
   };
@@ -226,15 +235,6 @@ async function commandOutput(argv: string[]): Promise<string | undefined> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // ---------------------------------------------------------------------------
 // The machine: tools, cores, limits.
 
@@ -259,6 +259,13 @@ interface Machine {
   fdLimit: number;
   maxConnections: number;
   notes: string[];
+  /** /proc/loadavg's first three fields when the run started. */
+  loadAverage: string;
+}
+
+async function loadAverage(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "? ? ?");
+  return text.split(" ").slice(0, 3).join(", ");
 }
 
 function parseCpuList(list: string): number[] {
@@ -299,13 +306,13 @@ async function busiest(cpus: number[], ms: number): Promise<number> {
 }
 
 /**
- * Waits, up to QUIET_WAIT_MS, until no other process keeps the benchmark's
+ * Waits, up to `waitMs`, until no other process keeps the benchmark's
  * CPUs busy (the development machine is shared, and a neighbour on the
  * server's core skews a round far more than drift does). Returns the last
  * busy share seen, so a round that could not wait it out is flagged.
  */
-async function awaitQuiet(machine: Machine): Promise<number> {
-  const deadline = Date.now() + QUIET_WAIT_MS;
+async function awaitQuiet(machine: Machine, waitMs: number): Promise<number> {
+  const deadline = Date.now() + waitMs;
   let busy = await busiest(machine.benchCpus, 200);
   while (busy > QUIET_SHARE && Date.now() < deadline) busy = await busiest(machine.benchCpus, 200);
   return busy;
@@ -389,6 +396,7 @@ async function inspectMachine(): Promise<Machine> {
     fdLimit: hard,
     maxConnections: Math.max(hard - FD_RESERVE, 1),
     notes,
+    loadAverage: await loadAverage(),
   };
 }
 
@@ -420,38 +428,45 @@ async function compile(machine: Machine, source: string, output: string): Promis
 // `listening on 127.0.0.1:PORT` when ready and echoes length-prefixed frames.
 
 interface ServerSpec {
-  /** The row name, also the `--servers` key; `framework` and `raw` are the ratio references. */
+  /** The row name, also the `--servers` key; `raw` and `node` are the ratio references. */
   name: string;
   summary: string;
   /** Why this server cannot run here, or undefined when it can. */
   unavailable(machine: Machine): string | undefined | Promise<string | undefined>;
   build?(machine: Machine): Promise<void>;
-  command(machine: Machine, port: number): string[];
+  /** The argv; `workload` lets a server take that workload's settings (raw's idle buffer). */
+  command(machine: Machine, port: number, workload: Workload): string[];
 }
+
+/** The rows the ratio columns divide by: the bar is raw Deno, the field's usual peer Node. */
+const REFERENCES = ["raw", "node"];
 
 const words = (text: string) => text.split(" ");
 
 /** The peers of the echo workloads. */
 const ECHO_SERVERS: ServerSpec[] = [
-  {
-    name: "framework",
-    summary: "examples/echo.ts --framing length: the framework under test",
-    unavailable: async () =>
-      await exists(`${ROOT}examples/echo.ts`) ? undefined : "examples/echo.ts not found",
+  ...(["sync", "await"] as const).map((style): ServerSpec => ({
+    name: `fw-${style}`,
+    summary: `bench/servers/framework_echo.ts --style ${style}: the framework, ` +
+      (style === "sync"
+        ? "handleFrame() + sendFrame()"
+        : "for await frames() + await writeFrame()"),
+    unavailable: () => undefined,
     command: (machine, port) => [
       machine.deno,
-      ...words("run --allow-net --unstable-net examples/echo.ts --framing length --port"),
+      ...words(`run --allow-net bench/servers/framework_echo.ts --style ${style} --port`),
       String(port),
     ],
-  },
+  })),
   {
     name: "raw",
     summary: "bench/servers/raw_deno.ts: hand-written Deno.listen loop, one write per read",
     unavailable: () => undefined,
-    command: (machine, port) => [
+    command: (machine, port, workload) => [
       machine.deno,
       ...words("run --allow-net bench/servers/raw_deno.ts --port"),
       String(port),
+      ...(workload.rawBuffer ? ["--buffer", String(workload.rawBuffer)] : []),
     ],
   },
   {
@@ -500,8 +515,10 @@ async function startServer(
   server: ServerSpec,
   machine: Machine,
   port: number,
+  workload: Workload,
 ): Promise<RunningServer> {
-  const child = spawn([...machine.fdRaise, ...machine.serverPin, ...server.command(machine, port)]);
+  const argv = server.command(machine, port, workload);
+  const child = spawn([...machine.fdRaise, ...machine.serverPin, ...argv]);
   const output = new Tail();
   const readyLine = `listening on 127.0.0.1:${port}`;
   const ready = Promise.withResolvers<"ready">();
@@ -607,6 +624,7 @@ interface MeasureContext {
   port: number;
   pid: number;
   duration: number;
+  idleConnections: number;
 }
 
 interface Workload {
@@ -615,6 +633,8 @@ interface Workload {
   /** `throughput`: ops/s, higher is better. `memory`: bytes per connection, lower is better. */
   kind: "throughput" | "memory";
   measure(context: MeasureContext): Promise<Sample>;
+  /** The raw server's first buffer size for this workload (default: its own, 4 KiB). */
+  rawBuffer?: number;
   /**
    * The programs this workload runs against; default: the echo servers. A
    * workload that needs other programs (a file upload needs a file server)
@@ -669,12 +689,12 @@ async function vmRss(pid: number): Promise<number> {
 }
 
 /**
- * Opens `wanted` connections (fewer if the open-files limit is lower), echoes
+ * Opens the idle connections (fewer if the open-files limit is lower), echoes
  * one frame on each, then holds them idle for the duration and reports the
  * server's resident memory per held connection.
  */
-function heldMemory(wanted: number): Workload["measure"] {
-  return async ({ machine, port, pid, duration }) => {
+function heldMemory(): Workload["measure"] {
+  return async ({ machine, port, pid, duration, idleConnections: wanted }) => {
     const conns = Math.min(wanted, machine.maxConnections);
     const note = conns < wanted
       ? `held ${integer(conns)} connections, not ${
@@ -734,9 +754,11 @@ const WORKLOADS: Workload[] = [
   },
   {
     name: "idle",
-    summary: "10,000 idle connections held, one 64-byte frame echoed on each first",
+    summary:
+      "idle connections held, one 64-byte frame echoed on each first; raw reads into 256 bytes",
     kind: "memory",
-    measure: heldMemory(10_000),
+    measure: heldMemory(),
+    rawBuffer: 256,
   },
   {
     name: "redis",
@@ -761,7 +783,6 @@ interface Row {
 interface Table {
   workload: Workload;
   rows: Row[];
-  reference?: string;
 }
 
 function median(values: number[]): number {
@@ -774,9 +795,9 @@ function metric(workload: Workload, sample: Sample): number {
   return workload.kind === "memory" ? sample.bytesPerConn ?? Number.NaN : sample.opsPerS;
 }
 
-/** The reference row's median (framework, else raw), or NaN when there is none. */
-function referenceValue(table: Table): number {
-  const row = table.rows.find((row) => row.server === table.reference);
+/** The median of the `reference` row, or NaN when it has none. */
+function referenceValue(table: Table, reference: string): number {
+  const row = table.rows.find((row) => row.server === reference);
   const value = row?.samples.length
     ? median(row.samples.map((s) => metric(table.workload, s)))
     : Number.NaN;
@@ -793,12 +814,19 @@ async function measureOnce(
   workload: Workload,
   server: ServerSpec,
   machine: Machine,
-  duration: number,
+  options: Options,
 ): Promise<Sample> {
   const port = await freePort();
-  const started = await startServer(server, machine, port);
+  const started = await startServer(server, machine, port, workload);
   try {
-    return await workload.measure({ machine, port, pid: started.child.pid, duration });
+    const { duration, idleConnections } = options;
+    return await workload.measure({
+      machine,
+      port,
+      pid: started.child.pid,
+      duration,
+      idleConnections,
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new Error(`${message}; server said: ${started.output}`);
@@ -812,13 +840,18 @@ const micros = (n: number) => n >= 100 ? integer(n) : n.toFixed(1);
 const mib = (bytes: number) => (bytes / 1048576).toFixed(bytes >= 100 * 1048576 ? 0 : 1);
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 
-function tableRows(table: Table): { header: string[]; rows: string[][]; notes: string[] } {
+function tableRows(
+  table: Table,
+  options: Options,
+): { header: string[]; rows: string[][]; notes: string[] } {
   const { workload } = table;
   const memory = workload.kind === "memory";
+  const ratioColumns = REFERENCES.map((reference) => `÷${reference}`);
   const header = memory
-    ? ["server", "KiB/conn", "min–max", "held", "alive", "RSS before MiB", "RSS held MiB", "ratio"]
-    : ["server", "ops/s", "min–max", "MiB/s", "p50 µs", "p99 µs", "err", "bad bytes", "ratio"];
-  const reference = referenceValue(table);
+    ? ["server", "KiB/conn", "min–max", "held", "alive", "RSS before MiB", "RSS held MiB"]
+    : ["server", "ops/s", "min–max", "MiB/s", "p50 µs", "p99 µs", "err", "bad bytes"];
+  header.push(...ratioColumns);
+  const references = REFERENCES.map((reference) => referenceValue(table, reference));
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const note of new Set(table.rows.flatMap((row) => row.samples.map((s) => s.note)))) {
@@ -829,7 +862,8 @@ function tableRows(table: Table): { header: string[]; rows: string[][]; notes: s
   if (disturbed > 0) {
     notes.push(
       `${disturbed} of ${samples.length} rounds started while another process kept a ` +
-        `benchmark CPU over ${QUIET_SHARE * 100}% busy for ${QUIET_WAIT_MS / 1000} s: noisier`,
+        `benchmark CPU over ${QUIET_SHARE * 100}% busy for ${options.quietWaitMs / 1000} s: ` +
+        "noisier",
     );
   }
   for (const row of table.rows) {
@@ -843,7 +877,9 @@ function tableRows(table: Table): { header: string[]; rows: string[][]; notes: s
     const range = memory
       ? `${kib(Math.min(...values))}–${kib(Math.max(...values))}`
       : `${integer(Math.min(...values))}–${integer(Math.max(...values))}`;
-    const ratio = Number.isFinite(reference) ? `${(value / reference).toFixed(2)}x` : "—";
+    const ratios = references.map((reference) =>
+      Number.isFinite(reference) ? `${(value / reference).toFixed(2)}x` : "—"
+    );
     const sum = (pick: (s: Sample) => number) => row.samples.reduce((a, s) => a + pick(s), 0);
     const med = (pick: (s: Sample) => number) => median(row.samples.map(pick));
     if (memory) {
@@ -860,7 +896,7 @@ function tableRows(table: Table): { header: string[]; rows: string[][]; notes: s
         alive === conns ? integer(alive) : `${integer(alive)} !`,
         mib(med((s) => s.rssBefore ?? 0)),
         mib(med((s) => s.rssHeld ?? 0)),
-        ratio,
+        ...ratios,
       ]);
     } else {
       const errors = sum((s) => s.errors);
@@ -875,16 +911,14 @@ function tableRows(table: Table): { header: string[]; rows: string[][]; notes: s
         micros(med((s) => s.p99Us)),
         String(errors),
         mismatches ? `${mismatches} !` : "0",
-        ratio,
+        ...ratios,
       ]);
     }
   }
   notes.push(
-    table.reference
-      ? `ratio: ${memory ? "bytes per connection" : "ops/s"} relative to ${table.reference}` +
-        (table.reference === "framework" ? "" : " (no framework figures)") +
-        (memory ? "; below 1 is leaner" : "; above 1 is faster")
-      : "ratio: no framework or raw figures to compare with",
+    `${ratioColumns.join(", ")}: ${memory ? "bytes per connection" : "ops/s"} over the ` +
+      `${REFERENCES.join(" and ")} rows' medians (— when a row has no figures); ` +
+      (memory ? "below 1 is leaner" : "above 1 is faster"),
   );
   return { header, rows, notes };
 }
@@ -916,7 +950,10 @@ function title(table: Table, options: Options): string {
   const seconds = table.workload.kind === "memory"
     ? `held ${options.duration} s`
     : `${options.duration} s each after ${WARMUP_SECONDS} s warm-up`;
-  return `${table.workload.name}: ${table.workload.summary} (${rounds}, ${seconds})`;
+  const held = table.workload.kind === "memory"
+    ? `${integer(options.idleConnections)} ${table.workload.summary}`
+    : table.workload.summary;
+  return `${table.workload.name}: ${held} (${rounds}, ${seconds})`;
 }
 
 /** A sample with the load generator's snake_case names. */
@@ -941,8 +978,11 @@ function sampleJson(sample: Sample): object {
 function summaryJson(table: Table): object[] {
   return table.rows.map((row) => {
     const values = row.samples.map((s) => metric(table.workload, s));
-    const reference = referenceValue(table);
     const value = values.length ? median(values) : null;
+    const ratios = Object.fromEntries(REFERENCES.map((name) => {
+      const reference = referenceValue(table, name);
+      return [name, value !== null && Number.isFinite(reference) ? value / reference : null];
+    }));
     return {
       type: "summary",
       workload: table.workload.name,
@@ -952,8 +992,7 @@ function summaryJson(table: Table): object[] {
       min: values.length ? Math.min(...values) : null,
       max: values.length ? Math.max(...values) : null,
       rounds: values.length,
-      ratio: value !== null && Number.isFinite(reference) ? value / reference : null,
-      reference: table.reference ?? null,
+      ratios,
       problems: [...new Set(row.problems)],
     };
   });
@@ -962,7 +1001,7 @@ function summaryJson(table: Table): object[] {
 async function writeResults(tables: Table[], machine: Machine, options: Options): Promise<string> {
   const path = `${ROOT}bench/RESULTS.md`;
   const sections = tables.map((table) => {
-    const { header, rows, notes } = tableRows(table);
+    const { header, rows, notes } = tableRows(table, options);
     return `## ${title(table, options)}\n\n${markdownTable(header, rows)}\n\n` +
       notes.map((note) => `- ${note}`).join("\n");
   });
@@ -978,6 +1017,7 @@ async function writeResults(tables: Table[], machine: Machine, options: Options)
       `- Kernel: ${Deno.build.os} ${Deno.osRelease()}`,
       `- ${Object.values(machine.versions).join(", ")}`,
       ...machine.notes.map((note) => `- ${note}`),
+      `- load average (1, 5, 15 min) at the start: ${machine.loadAverage}; at the end: ${await loadAverage()} (above 0 means other processes shared the CPUs)`,
     ].join("\n"),
     ...sections,
   ].join("\n\n") + "\n";
@@ -1048,9 +1088,9 @@ async function main(): Promise<void> {
         const row = rows[servers.indexOf(server)];
         const label = `[${workload.name} ${round}/${options.rounds}] ${server.name.padEnd(9)}`;
         try {
-          const busyBefore = await awaitQuiet(machine);
+          const busyBefore = await awaitQuiet(machine, options.quietWaitMs);
           const sample = {
-            ...await measureOnce(workload, server, machine, options.duration),
+            ...await measureOnce(workload, server, machine, options),
             busyBefore,
           };
           row.samples.push(sample);
@@ -1071,15 +1111,12 @@ async function main(): Promise<void> {
         }
       }
     }
-    const measured = (name: string) =>
-      rows.some((row) => row.server === name && row.samples.length);
-    const reference = ["framework", "raw"].find(measured);
-    const table: Table = { workload, rows, reference };
+    const table: Table = { workload, rows };
     tables.push(table);
     if (options.json) {
       for (const line of summaryJson(table)) console.log(JSON.stringify(line));
     } else {
-      const { header, rows: cells, notes } = tableRows(table);
+      const { header, rows: cells, notes } = tableRows(table, options);
       console.log(`\n${title(table, options)}\n${textTable(header, cells)}`);
       for (const note of notes) console.log(`  ${note}`);
     }

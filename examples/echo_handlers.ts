@@ -80,6 +80,12 @@ abstract class ConfiguredHandler<Frame> extends StreamRequestHandler<Frame> {
       await this.wfile.write(`client ${formatAddress(this.clientAddress)}\n`);
     }
   }
+
+  /** Says the client's address when asked to, then echoes frame by frame (`handleFrame`). */
+  override async handle(): Promise<void> {
+    await this.showClient();
+    await super.handle();
+  }
 }
 
 /** Echoes raw bytes as they arrive. */
@@ -93,27 +99,23 @@ export class Echo extends ConfiguredHandler<Uint8Array> {
   }
 }
 
-/** Echoes each 4-byte-length-prefixed frame as one frame. */
+/**
+ * Echoes each 4-byte-length-prefixed frame as one frame. `handleFrame` is
+ * called for every frame already received, with no promise per frame, and
+ * the replies to a batch leave in one write: the fastest way to serve a
+ * framed protocol.
+ */
 export class LengthEcho extends ConfiguredHandler<Uint8Array> {
   override codec: Codec<Uint8Array> = new LengthPrefixedCodec();
-  override reuseReadBuffer = true;
-  override async handle(): Promise<void> {
-    await this.showClient();
-    const upper = this.settings.upper;
-    for await (const frame of this.frames()) {
-      await this.writeFrame(upper ? upperBytes(frame) : frame);
-    }
+  override handleFrame(frame: Uint8Array): void {
+    this.sendFrame(this.settings.upper ? upperBytes(frame) : frame);
   }
 }
 
 /** Echoes each line as one line. */
 export class LineEcho extends ConfiguredHandler<string> {
   override codec: Codec<string> = new LinesCodec();
-  override async handle(): Promise<void> {
-    await this.showClient();
-    const upper = this.settings.upper;
-    for await (const line of this.frames()) {
-      await this.writeFrame(upper ? line.toUpperCase() : line);
-    }
+  override handleFrame(line: string): void {
+    this.sendFrame(this.settings.upper ? line.toUpperCase() : line);
   }
 }

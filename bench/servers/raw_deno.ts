@@ -8,8 +8,11 @@
  * frame already buffered, re-encodes each reply (header + payload) into one
  * output buffer, and sends the whole batch with one `conn.write` per read.
  *
- * Usage: `deno run --allow-net bench/servers/raw_deno.ts --port N`. Prints
- * `listening on 127.0.0.1:PORT` once ready; SIGTERM's default action ends it.
+ * Usage: `deno run --allow-net bench/servers/raw_deno.ts --port N [--buffer BYTES]`.
+ * `--buffer` is the first size of each connection's input buffer and the
+ * step its buffers grow by (default 4096; the idle workload uses 256, the
+ * least an idle read loop keeps). Prints `listening on 127.0.0.1:PORT` once
+ * ready; SIGTERM's default action ends it.
  *
  * @module
  */
@@ -21,21 +24,16 @@ const MAX_FRAME_LENGTH = 8 * 1024 * 1024;
  * Room for a pipelined batch of small frames (16 × 68 bytes), and small, so an
  * idle connection pins little memory: buffers grow only when a frame needs it.
  */
-const INITIAL_BUFFER_LENGTH = 4 * 1024;
+const DEFAULT_BUFFER_LENGTH = 4 * 1024;
 
-function parsePort(args: string[]): number {
-  const at = args.indexOf("--port");
-  const port = Number(at >= 0 ? args[at + 1] : Number.NaN);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error("usage: raw_deno.ts --port N");
-    Deno.exit(2);
-  }
-  return port;
+function flag(args: string[], name: string, fallback: number): number {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
 }
 
-/** A buffer of at least `length` bytes holding a copy of `bytes` at its start. */
-function grow(bytes: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
-  let capacity = INITIAL_BUFFER_LENGTH;
+/** A buffer of at least `length` bytes (a power of two times `step`) holding a copy of `bytes` at its start. */
+function grow(bytes: Uint8Array, length: number, step: number): Uint8Array<ArrayBuffer> {
+  let capacity = step;
   while (capacity < length) capacity *= 2;
   const bigger = new Uint8Array(capacity);
   bigger.set(bytes);
@@ -52,9 +50,18 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
-async function serveConnection(conn: Deno.TcpConn): Promise<void> {
+/**
+ * Serves one connection until it closes; never rejects.
+ *
+ * @param conn The connection.
+ * @param bufferLength The first size of its input buffer, and the step its buffers grow by.
+ */
+export async function serveConnection(
+  conn: Deno.TcpConn,
+  bufferLength: number = DEFAULT_BUFFER_LENGTH,
+): Promise<void> {
   conn.setNoDelay(true);
-  let input = new Uint8Array(INITIAL_BUFFER_LENGTH);
+  let input = new Uint8Array(bufferLength);
   let output = new Uint8Array(0); // allocated by the first reply
   let start = 0; // first byte of the next frame in `input`
   let end = 0; // end of the buffered bytes
@@ -65,7 +72,7 @@ async function serveConnection(conn: Deno.TcpConn): Promise<void> {
       // front, or grow when the frame is larger than the buffer.
       if (input.length - start < needed) {
         const pending = input.subarray(start, end);
-        if (needed > input.length) input = grow(pending, needed);
+        if (needed > input.length) input = grow(pending, needed, bufferLength);
         else input.copyWithin(0, start, end);
         end -= start;
         start = 0;
@@ -83,7 +90,7 @@ async function serveConnection(conn: Deno.TcpConn): Promise<void> {
         const frameEnd = start + HEADER_LENGTH + length;
         if (frameEnd > end) break;
         if (output.length < out + HEADER_LENGTH + length) {
-          output = grow(output.subarray(0, out), out + HEADER_LENGTH + length);
+          output = grow(output.subarray(0, out), out + HEADER_LENGTH + length, bufferLength);
         }
         output[out] = length >>> 24;
         output[out + 1] = length >>> 16;
@@ -110,9 +117,20 @@ async function serveConnection(conn: Deno.TcpConn): Promise<void> {
   }
 }
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port: parsePort(Deno.args) });
-console.log(`listening on 127.0.0.1:${listener.addr.port}`);
-for await (const conn of listener) {
-  // Each connection is its own task; serveConnection never rejects.
-  serveConnection(conn);
+if (import.meta.main) {
+  const port = flag(Deno.args, "--port", Number.NaN);
+  const bufferLength = flag(Deno.args, "--buffer", DEFAULT_BUFFER_LENGTH);
+  if (
+    !Number.isInteger(port) || port < 0 || port > 65535 ||
+    !Number.isInteger(bufferLength) || bufferLength < HEADER_LENGTH
+  ) {
+    console.error("usage: raw_deno.ts --port N [--buffer BYTES]");
+    Deno.exit(2);
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  console.log(`listening on 127.0.0.1:${listener.addr.port}`);
+  for await (const conn of listener) {
+    // Each connection is its own task; serveConnection never rejects.
+    serveConnection(conn, bufferLength);
+  }
 }

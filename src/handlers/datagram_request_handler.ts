@@ -5,10 +5,11 @@
  * @module
  */
 
+import { concat } from "@std/bytes/concat";
 import type { Codec } from "../framing/codec.ts";
-import { decodeFrames } from "../framing/decode_frames.ts";
-import { BufferedReader } from "../io/buffered_reader.ts";
-import { BufferedWriter } from "../io/buffered_writer.ts";
+import type { BufferedReader } from "../io/buffered_reader.ts";
+import type { BufferedWriter } from "../io/buffered_writer.ts";
+import { FramedConnection } from "../io/framed_connection.ts";
 import { BaseRequestHandler } from "./base_request_handler.ts";
 
 /**
@@ -38,9 +39,12 @@ const encoder = new TextEncoder();
  *
  * `rfile` reads the datagram's bytes (`read()`, `readline()`,
  * `readExactly()`, `lines()`); it ends where the datagram ends. For framed
- * protocols set `codec`: `frames()` decodes the one datagram into zero or
- * more frames, and `writeFrame()` encodes into `wfile`. A partial frame at
- * the end of a datagram is an error for that datagram only.
+ * protocols set `codec`: override `handleFrame(frame)` to be called for each
+ * frame of the datagram and answer with `sendFrame()` (as a stream
+ * handler's frame loop, so one handler class reads the same over TCP and
+ * UDP), or call `frames()` for the datagram's frames and `writeFrame()`.
+ * Either way the reply frames go out as one datagram. A partial frame at the
+ * end of a datagram is an error for that datagram only.
  *
  * A Unix client that did not bind its socket to a path cannot be answered:
  * `reply()` (and a non-empty `wfile`) throw a `TypeError` that says so.
@@ -80,8 +84,8 @@ export class DatagramRequestHandler<Frame = Uint8Array, Input = Frame>
    */
   codec: Codec<Frame, Input> | undefined = undefined;
 
-  #rfile: BufferedReader | undefined;
-  #wfile: BufferedWriter | undefined;
+  /** `rfile`, `wfile` and the codec over this one datagram; made on first use. */
+  #connection: FramedConnection<Frame, Input> | undefined;
   /** What `wfile` has handed over so far, sent as one datagram by `finish()`. */
   #replyParts: Uint8Array[] = [];
 
@@ -110,12 +114,7 @@ export class DatagramRequestHandler<Frame = Uint8Array, Input = Frame>
    * @returns The reader.
    */
   get rfile(): BufferedReader {
-    const length = this.packet.length;
-    // A third spare: the reader then finds room to learn of the end without
-    // allocating a second buffer.
-    return this.#rfile ??= new BufferedReader(packetSource(this.packet), {
-      bufferSize: length + Math.ceil(length / 3) + 1,
-    });
+    return this.#framed().reader;
   }
 
   /**
@@ -125,13 +124,7 @@ export class DatagramRequestHandler<Frame = Uint8Array, Input = Frame>
    * @returns The writer.
    */
   get wfile(): BufferedWriter {
-    return this.#wfile ??= new BufferedWriter({
-      write: (bytes) => {
-        // Copied: the writer reuses its buffer once a write resolves.
-        this.#replyParts.push(bytes.slice());
-        return Promise.resolve(bytes.length);
-      },
-    });
+    return this.#framed().writer;
   }
 
   /**
@@ -163,7 +156,7 @@ export class DatagramRequestHandler<Frame = Uint8Array, Input = Frame>
    * @throws {FrameTooLongError} A frame exceeds the codec's limit.
    */
   frames(): Frame[] {
-    return decodeFrames(this.#codec(), this.packet);
+    return this.#framed().decodeAll(this.packet);
   }
 
   /**
@@ -174,8 +167,44 @@ export class DatagramRequestHandler<Frame = Uint8Array, Input = Frame>
    * @throws {FrameTooLongError} The codec refuses the frame.
    */
   writeFrame(frame: Input): Promise<void> {
-    return this.wfile.writeFrame(this.#codec(), frame);
+    return this.#framed().writeFrame(frame);
   }
+
+  /**
+   * Encodes a frame into `wfile` and returns at once, with no promise; it is
+   * sent with the reply datagram. The write of `handleFrame()`.
+   *
+   * @param frame The frame.
+   * @throws {TypeError} No `codec` is set.
+   * @throws {FrameTooLongError} The codec refuses the frame.
+   */
+  sendFrame(frame: Input): void {
+    this.#framed().sendFrame(frame);
+  }
+
+  /**
+   * Serves the datagram. By default: when `handleFrame()` is overridden,
+   * calls it for each frame of the datagram; otherwise nothing (as Python's).
+   *
+   * @returns Resolves when every frame was handled.
+   */
+  override handle(): void | Promise<void> {
+    if (this.handleFrame === DatagramRequestHandler.prototype.handleFrame) return;
+    return this.#framed().serve(this.handleFrame, this);
+  }
+
+  /**
+   * Handles one frame of the datagram, as `StreamRequestHandler.handleFrame`
+   * does for a connection: called synchronously for each frame; what
+   * `sendFrame()` writes goes out as one reply datagram when all are
+   * handled. Return a promise only to wait: the frames after it wait too.
+   * The frame is valid during the call: copy (`frame.slice()`) a frame you
+   * keep. Default: nothing.
+   *
+   * @param _frame The frame.
+   * @returns Nothing, or a promise the next frame waits for.
+   */
+  handleFrame(_frame: Frame): void | Promise<void> {}
 
   /**
    * Sends what `wfile` holds as one datagram, if anything was written; runs
@@ -183,44 +212,50 @@ export class DatagramRequestHandler<Frame = Uint8Array, Input = Frame>
    * `super.finish()` when overriding.
    */
   override async finish(): Promise<void> {
-    const wfile = this.#wfile;
-    if (wfile === undefined) return;
-    await wfile.close();
+    const connection = this.#connection;
+    if (connection === undefined) return;
+    await connection.close();
     const parts = this.#replyParts;
     this.#replyParts = [];
-    const length = parts.reduce((sum, part) => sum + part.length, 0);
-    if (length === 0) return;
+    if (parts.length === 0) return;
     // Fast path: a reply written in one go is sent without another copy.
-    if (parts.length === 1) return await this.reply(parts[0]);
-    const datagram = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      datagram.set(part, offset);
-      offset += part.length;
-    }
-    await this.reply(datagram);
+    const datagram = parts.length === 1 ? parts[0] : concat(parts);
+    if (datagram.length > 0) await this.reply(datagram);
   }
 
-  #codec(): Codec<Frame, Input> {
-    if (this.codec === undefined) {
-      throw new TypeError(
-        `Cannot read or write frames: ${this.constructor.name} has no codec (set the codec field)`,
-      );
-    }
-    return this.codec;
+  /**
+   * The framed connection over this datagram: reads end where it ends, and
+   * what is written is gathered for the one reply datagram.
+   */
+  #framed(): FramedConnection<Frame, Input> {
+    if (this.#connection !== undefined) return this.#connection;
+    const packet = this.packet;
+    const transport = {
+      read: packetReader(packet),
+      write: (bytes: Uint8Array): Promise<number> => {
+        // Copied: the writer reuses its buffer once a write resolves.
+        this.#replyParts.push(bytes.slice());
+        return Promise.resolve(bytes.length);
+      },
+    };
+    return this.#connection = new FramedConnection(transport, {
+      codec: this.codec,
+      owner: this.constructor.name,
+      // A third spare: the reader then finds room to learn of the end without
+      // allocating a second buffer.
+      bufferSize: packet.length + Math.ceil(packet.length / 3) + 1,
+    });
   }
 }
 
-/** The datagram as a byte source that ends after its last byte. */
-function packetSource(packet: Uint8Array): { read(p: Uint8Array): Promise<number | null> } {
+/** A `read` over the datagram that ends after its last byte. */
+function packetReader(packet: Uint8Array): (p: Uint8Array) => Promise<number | null> {
   let offset = 0;
-  return {
-    read(p) {
-      if (offset >= packet.length) return Promise.resolve(null);
-      const count = Math.min(p.length, packet.length - offset);
-      p.set(packet.subarray(offset, offset + count));
-      offset += count;
-      return Promise.resolve(count);
-    },
+  return (p) => {
+    if (offset >= packet.length) return Promise.resolve(null);
+    const count = Math.min(p.length, packet.length - offset);
+    p.set(packet.subarray(offset, offset + count));
+    offset += count;
+    return Promise.resolve(count);
   };
 }

@@ -10,6 +10,7 @@ import type { Codec, FrameDecoder } from "../framing/codec.ts";
 import { IncompleteFrameError } from "../framing/errors.ts";
 import { LinesCodec } from "../framing/lines.ts";
 import { withDeadline } from "./_deadline.ts";
+import { arm, disarm, type Expiring } from "./_deadline_clock.ts";
 import { FrameTimeoutError, IdleTimeoutError, ReadTimeoutError } from "./errors.ts";
 
 /** Anything with Deno's `read(p)` contract, such as a `Deno.Conn`. */
@@ -88,6 +89,7 @@ const MAX_READ_AHEAD = 64 * 1024;
 const DEFAULT_LINE_LIMIT = 64 * 1024;
 /** The longest delay `setTimeout` honours (2^31 - 1 ms), in seconds. */
 const MAX_TIMER_SECONDS = 2_147_483;
+const RESOLVED_FALSE: Promise<boolean> = Promise.resolve(false);
 
 /**
  * A buffered reader over a connection, the `rfile` of a stream handler.
@@ -154,13 +156,24 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
 
   readonly #source: ByteSource;
   readonly #beforeWait: (() => Promise<void> | void) | undefined;
-  readonly #reuseBuffer: boolean;
+  #reuseBuffer: boolean;
+  /**
+   * Whether the buffer's consumed bytes may be overwritten: only with
+   * `reuseBuffer`, and only once no view handed out before it was switched
+   * on points into this buffer.
+   */
+  #overwritable: boolean;
   #window: ByteWindow;
   #eof = false;
   /** A read still in flight after a timeout; the next fill awaits it so no byte is lost. */
   #pending: Promise<number | null> | undefined;
   /** Bytes the next buffer gets: doubles while reads fill it, up to MAX_READ_AHEAD. */
   #readAhead: number;
+  #deadlines: FrameDeadline | undefined;
+  /** The deadlines `readMore()` keeps across waits until `decodeBuffered()` returns a frame. */
+  #loopDeadline: FrameDeadline | undefined;
+  /** Whether bytes came since `decodeBuffered()` last returned a frame (while no deadline notes it). */
+  #loopStarted = false;
 
   /**
    * Creates a reader over `source`; nothing is read until asked.
@@ -176,7 +189,7 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
     this.idleTimeout = checkDeadline("idleTimeout", options.idleTimeout ?? null);
     this.frameTimeout = checkDeadline("frameTimeout", options.frameTimeout ?? null);
     this.#beforeWait = options.beforeWait;
-    this.#reuseBuffer = options.reuseBuffer ?? false;
+    this.#reuseBuffer = this.#overwritable = options.reuseBuffer ?? false;
     this.#readAhead = options.bufferSize ?? 1024;
     if (!Number.isInteger(this.#readAhead) || this.#readAhead < 1) {
       throw new RangeError(
@@ -193,6 +206,29 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    */
   get buffered(): number {
     return this.#window.length;
+  }
+
+  /**
+   * Whether the reader reuses its buffer: frames and chunks are then views
+   * valid only until the next socket read (see `BufferedReaderOptions.reuseBuffer`).
+   *
+   * @returns The setting.
+   */
+  get reuseBuffer(): boolean {
+    return this.#reuseBuffer;
+  }
+
+  /**
+   * Switches buffer reuse on or off. Frames and chunks already returned stay
+   * valid when it is switched on: only bytes read from then on are reused.
+   *
+   * @param reuse Whether to reuse the buffer.
+   */
+  set reuseBuffer(reuse: boolean) {
+    if (reuse === this.#reuseBuffer) return;
+    this.#reuseBuffer = reuse;
+    // A buffer nothing was consumed from holds no view a caller may keep.
+    this.#overwritable = reuse && this.#window.start === 0;
   }
 
   /**
@@ -215,9 +251,7 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    */
   async read(max: number = Infinity): Promise<Uint8Array | null> {
     if (this.#window.length === 0) {
-      const deadline = this.idleTimeout === null
-        ? undefined
-        : new FrameDeadline(this.idleTimeout, null, false, this.#window);
+      const deadline = this.#deadline(false, null);
       try {
         if (!(await this.#fill(deadline))) return null;
       } finally {
@@ -294,8 +328,8 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   async readFrame<Frame>(decoder: FrameDecoder<Frame>): Promise<Frame | null> {
     const window = this.#window;
     // Bytes buffered now belong to the frame being read: it has started.
-    const started = window.length > 0;
-    // Made at the first wait, and only when a deadline is set.
+    let started = window.length > 0;
+    // Begun at the first wait that needs one.
     let deadline: FrameDeadline | undefined;
     try {
       for (;;) {
@@ -303,21 +337,100 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
         const frame = decoder.decode(window);
         if (frame !== undefined) return frame;
         if (this.#eof) return decoder.decodeEof(window) ?? null;
-        // The fill is inline (one await, no second async frame): this is the hot path.
-        if (this.#pending === undefined) await this.#startRead();
-        let count: number | null;
-        if (this.idleTimeout === null && this.frameTimeout === null) {
-          count = await this.#awaitRead();
-        } else {
-          deadline ??= this.#deadline(started)!;
-          count = await deadline.bound(this.#awaitRead());
-          deadline.received(count);
-        }
+        // The fill is inline (no second async frame): this is the hot path.
+        const starting = this.#startRead();
+        if (starting !== undefined) await starting;
+        deadline ??= this.#deadlineFrom(started);
+        const count = await this.#wait(deadline);
+        if (deadline !== undefined) deadline.received(count);
+        else if (count) started = true;
         if (!this.#received(count)) return decoder.decodeEof(window) ?? null;
       }
     } finally {
       deadline?.clear();
     }
+  }
+
+  /**
+   * Decodes the next frame from the bytes already buffered, never reading
+   * from the socket: with {@linkcode readMore}, the steps of a frame loop
+   * that takes every frame buffered before it waits. At end of stream it
+   * gives the decoder's last frames (`decodeEof`).
+   *
+   * @example A frame loop: every frame buffered, then one read
+   * ```ts
+   * import { BufferedReader, LinesCodec } from "@socketserver/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const chunks = ["a\nb\nc", "\nd"].map((text) => new TextEncoder().encode(text));
+   * const reader = new BufferedReader({
+   *   read(p: Uint8Array): Promise<number | null> {
+   *     const chunk = chunks.shift();
+   *     if (chunk === undefined) return Promise.resolve(null);
+   *     p.set(chunk);
+   *     return Promise.resolve(chunk.length);
+   *   },
+   * });
+   * const decoder = new LinesCodec().decoder();
+   * const batches: string[][] = [];
+   * let batch: string[] = [];
+   * for (;;) {
+   *   const line = reader.decodeBuffered(decoder);
+   *   if (line !== undefined) {
+   *     batch.push(line);
+   *     continue;
+   *   }
+   *   batches.push(batch);
+   *   batch = [];
+   *   if (!(await reader.readMore()) && reader.buffered === 0) break;
+   * }
+   * // "d" has no newline: end of stream ends it.
+   * assertEquals(batches, [[], ["a", "b"], ["c"], ["d"]]);
+   * ```
+   *
+   * @param decoder The connection's decoder.
+   * @returns The frame, or `undefined` when no whole frame is buffered.
+   * @throws {FrameTooLongError} The decoder's limit was exceeded.
+   * @throws {IncompleteFrameError} At end of stream, a partial frame is left.
+   */
+  decodeBuffered<Frame>(decoder: FrameDecoder<Frame>): Frame | undefined {
+    const frame = decoder.decode(this.#window);
+    if (frame !== undefined) {
+      // The frame is whole: the deadlines of the wait for it are over.
+      if (this.#loopDeadline !== undefined) this.#endLoopDeadline();
+      this.#loopStarted = false;
+      return frame;
+    }
+    return this.#eof ? decoder.decodeEof(this.#window) : undefined;
+  }
+
+  /**
+   * Waits for more bytes: reads once from the socket into the buffer (after
+   * `beforeWait`), for a frame loop that takes frames with
+   * {@linkcode decodeBuffered}. `idleTimeout` and `frameTimeout` count from
+   * the first wait after the last frame `decodeBuffered()` returned, across
+   * waits, as they do within one `readFrame()`.
+   *
+   * @returns `true` when bytes arrived, `false` at end of stream.
+   * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
+   * @throws {FrameTimeoutError} The frame took longer than `frameTimeout`.
+   */
+  readMore(): Promise<boolean> {
+    if (this.#eof) return RESOLVED_FALSE;
+    let deadline = this.#loopDeadline;
+    // A wait that timed out ends the deadlines: a caller that goes on starts afresh.
+    if (deadline === undefined || deadline.expired) {
+      deadline = this.#loopDeadline = this.#deadlineFrom(
+        this.#loopStarted || this.#window.length > 0,
+      );
+    }
+    const starting = this.#startRead();
+    if (starting !== undefined) {
+      return starting.then(() => this.#wait(deadline).then(this.#tookMore));
+    }
+    // No async function: this is the frame loop's one promise per batch.
+    return this.#wait(deadline).then(this.#tookMore);
   }
 
   /**
@@ -350,44 +463,93 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    */
   async #fill(deadline?: FrameDeadline): Promise<boolean> {
     if (this.#eof) return false;
-    if (this.#pending === undefined) await this.#startRead();
-    if (deadline === undefined) return this.#received(await this.#awaitRead());
-    const count = await deadline.bound(this.#awaitRead());
-    deadline.received(count);
+    const starting = this.#startRead();
+    if (starting !== undefined) await starting;
+    const count = await this.#wait(deadline);
+    deadline?.received(count);
     return this.#received(count);
   }
 
-  /**
-   * The deadlines for one frame, or `undefined` when none is set.
-   *
-   * @param started Whether bytes of the frame are already buffered.
-   */
-  #deadline(started: boolean = this.#window.length > 0): FrameDeadline | undefined {
-    if (this.idleTimeout === null && this.frameTimeout === null) return undefined;
-    return new FrameDeadline(this.idleTimeout, this.frameTimeout, started, this.#window);
-  }
-
-  /**
-   * Makes room, lets `beforeWait` run (the writer flushes there), then starts
-   * one socket read. Returns the hook's promise only when it gave one.
-   */
-  #startRead(): Promise<void> | void {
-    this.#makeRoom();
-    const flushing = this.#beforeWait?.();
-    if (flushing === undefined) return this.#issueRead();
-    return flushing.then(this.#issueRead);
-  }
-
-  readonly #issueRead = (): void => {
-    this.#pending = this.#source.read(this.#window.bytes.subarray(this.#window.end));
+  /** What `readMore()` does once its read is in: notes it for the deadlines, takes it in. */
+  readonly #tookMore = (count: number | null): boolean => {
+    const deadline = this.#loopDeadline;
+    if (deadline === undefined) {
+      if (count) this.#loopStarted = true;
+    } else if (count === null) {
+      // The stream ended: no frame is coming to end the deadlines.
+      this.#endLoopDeadline();
+    } else {
+      deadline.received(count);
+    }
+    return this.#received(count);
   };
 
-  /** The read in flight, bounded by `timeout`; it stays in flight after a timeout. */
-  #awaitRead(): Promise<number | null> {
+  /**
+   * Begins the deadlines of one read, or returns `undefined` when none is
+   * set; the deadlines `readMore()` keeps across waits end here.
+   *
+   * @param started Whether bytes of the frame are already buffered.
+   * @param frameTimeout The frame's deadline (none for `read()`).
+   */
+  #deadline(
+    started: boolean = this.#window.length > 0,
+    frameTimeout: number | null = this.frameTimeout,
+  ): FrameDeadline | undefined {
+    this.#loopDeadline = undefined;
+    if (this.idleTimeout === null && frameTimeout === null) return undefined;
+    // One object per reader, made when a deadline is first needed.
+    this.#deadlines ??= new FrameDeadline(this.#window);
+    return this.#deadlines.begin(this.idleTimeout, frameTimeout, started);
+  }
+
+  /**
+   * The deadlines of a wait whose frame has `started` or not, or `undefined`
+   * when that phase has none: an idle wait with no `idleTimeout` makes no
+   * object (so an idle connection holds none); the caller notes the first
+   * bytes, and the frame's deadline begins at the next wait.
+   */
+  #deadlineFrom(started: boolean): FrameDeadline | undefined {
+    if ((started ? this.frameTimeout : this.idleTimeout) === null) return undefined;
+    return this.#deadline(started);
+  }
+
+  #endLoopDeadline(): void {
+    this.#loopDeadline!.clear();
+    this.#loopDeadline = undefined;
+  }
+
+  /**
+   * Starts one socket read unless one is in flight: lets `beforeWait` run
+   * first (the writer flushes there), then makes room. Returns the hook's
+   * promise only when it gave one. The flush comes first: a large reply
+   * queued without a copy may be a view of bytes that making room overwrites.
+   */
+  #startRead(): Promise<void> | undefined {
+    if (this.#pending !== undefined) return undefined;
+    const flushing = this.#beforeWait?.();
+    if (flushing === undefined) {
+      this.#issueRead();
+      return undefined;
+    }
+    return flushing.then(() => this.#issueRead());
+  }
+
+  #issueRead(): void {
+    this.#makeRoom();
+    this.#pending = this.#source.read(this.#window.bytes.subarray(this.#window.end));
+  }
+
+  /**
+   * The one place the reader waits for the peer: the read in flight, bounded
+   * by `timeout` and by `deadline`. The read stays in flight when a bound
+   * wins, so the next wait gets its bytes.
+   */
+  #wait(deadline: FrameDeadline | undefined): Promise<number | null> {
     const timeout = this.timeout;
-    return timeout === null
+    const read = timeout === null
       ? this.#pending!
       : withDeadline(this.#pending!, timeout, () => new ReadTimeoutError(timeout));
+    return deadline === undefined ? read : deadline.bound(read);
   }
 
   /** Takes in what a read delivered; `false` at end of stream. */
@@ -419,19 +581,28 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
     const window = this.#window;
     const wanted = window.wanted;
     window.wanted = 0;
-    // Reuse mode: once everything is consumed, start over at the front.
-    if (this.#reuseBuffer && window.length === 0) window.start = window.end = 0;
+    const reuse = this.#overwritable;
     const size = window.bytes.length;
+    // Reuse mode: what is left (nothing, or the start of a frame) moves to
+    // the front, so the read gets the whole buffer. Reads then take what has
+    // arrived in one piece, rather than a piece of it and the rest later.
+    if (reuse && window.start > 0 && window.length <= size / 4) {
+      if (window.length > 0) window.bytes.copyWithin(0, window.start, window.end);
+      window.end -= window.start;
+      window.start = 0;
+    }
+    // A reused buffer is kept for good, so it follows the read-ahead as it grows.
+    const outgrown = reuse && size < this.#readAhead;
     let target: number;
     if (wanted > window.length) {
       // A frame of known size: room for all of it in place, or a buffer that fits it.
-      if (window.start + wanted <= size) return;
+      if (window.start + wanted <= size && !outgrown) return;
       target = Math.max(this.#readAhead, wanted);
     } else {
-      if (size - window.end >= this.#readAhead / 4) return;
+      if (size - window.end >= this.#readAhead / 4 && !outgrown) return;
       target = Math.max(this.#readAhead, window.length * 2);
     }
-    if (this.#reuseBuffer && target <= size) {
+    if (reuse && target <= size) {
       window.bytes.copyWithin(0, window.start, window.end);
       window.reset(window.bytes, 0, window.length);
     } else {
@@ -445,6 +616,7 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
     const bytes = new Uint8Array(size);
     bytes.set(window.view());
     window.reset(bytes, 0, window.length);
+    this.#overwritable = this.#reuseBuffer;
   }
 }
 
@@ -460,30 +632,37 @@ function checkDeadline(name: string, seconds: number | null): number | null {
 }
 
 /**
- * The idle and frame deadlines of one frame read. It is idle until a byte of
- * the frame is here, then the frame's: each is one timer armed at the first
- * wait that needs it and raced by every read after, never a timer per read.
- * A frame that arrives in the read that ends the idle wait arms no frame timer.
+ * The idle and frame deadlines of one frame read (one object per reader,
+ * begun anew for each read). It is idle until a byte of the frame is here,
+ * then the frame's: each is armed on the shared deadline clock at the first
+ * wait that needs it, never a timer per frame or per read. A frame that
+ * arrives in the read that ends the idle wait arms no frame deadline.
  */
-class FrameDeadline {
-  readonly #idleTimeout: number | null;
-  readonly #frameTimeout: number | null;
+class FrameDeadline implements Expiring {
+  expiresAt = Infinity;
+  clockSlot = -1;
   readonly #window: ByteWindow;
-  #started: boolean;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Rejects when the armed timer fires; `undefined` while none is armed. */
-  #expired: Promise<never> | undefined;
+  #idleTimeout: number | null = null;
+  #frameTimeout: number | null = null;
+  #started = false;
+  /** The seconds of the armed deadline; 0 while none is armed. */
+  #armedSeconds = 0;
+  /** Fails the wait in progress. */
+  #fail: ((error: Error) => void) | undefined;
+  #expired: Error | undefined;
 
-  constructor(
-    idleTimeout: number | null,
-    frameTimeout: number | null,
-    started: boolean,
-    window: ByteWindow,
-  ) {
+  constructor(window: ByteWindow) {
+    this.#window = window;
+  }
+
+  /** Starts the deadlines of a new read; `started`: bytes of its frame are buffered. */
+  begin(idleTimeout: number | null, frameTimeout: number | null, started: boolean): this {
+    this.clear();
     this.#idleTimeout = idleTimeout;
     this.#frameTimeout = frameTimeout;
     this.#started = started;
-    this.#window = window;
+    this.#expired = undefined;
+    return this;
   }
 
   /**
@@ -492,8 +671,28 @@ class FrameDeadline {
    * awaits it, so no byte is lost.
    */
   bound(read: Promise<number | null>): Promise<number | null> {
-    const expired = this.#expired ?? this.#arm();
-    return expired === undefined ? read : Promise.race([read, expired]);
+    if (this.#expired !== undefined) return Promise.reject(this.#expired);
+    if (this.#armedSeconds === 0) {
+      const seconds = this.#started ? this.#frameTimeout : this.#idleTimeout;
+      if (seconds === null) return read;
+      this.#armedSeconds = seconds;
+      this.expiresAt = performance.now() + seconds * 1000;
+      arm(this);
+    }
+    // One promise per wait (Promise.race costs five times as much).
+    return new Promise((resolve, reject) => {
+      this.#fail = reject;
+      read.then(resolve, (error) => {
+        // A failed read ends the wait: the deadline must not outlive it.
+        this.clear();
+        reject(error);
+      });
+    });
+  }
+
+  /** Whether a deadline ran out (the wait it bounded failed). */
+  get expired(): boolean {
+    return this.#expired !== undefined;
   }
 
   /** Notes what a read delivered: the first bytes end the idle wait. */
@@ -504,27 +703,23 @@ class FrameDeadline {
     this.clear();
   }
 
-  /** Stops the armed timer, if any. */
+  /** Disarms the deadline, if one is armed. */
   clear(): void {
-    if (this.#expired === undefined) return;
-    clearTimeout(this.#timer);
-    this.#expired = undefined;
+    if (this.#armedSeconds === 0) return;
+    this.#armedSeconds = 0;
+    this.#fail = undefined;
+    disarm(this);
   }
 
-  #arm(): Promise<never> | undefined {
-    const started = this.#started;
-    const seconds = started ? this.#frameTimeout : this.#idleTimeout;
-    if (seconds === null) return undefined;
-    this.#expired = new Promise<never>((_, reject) => {
-      this.#timer = setTimeout(() => {
-        reject(
-          started
-            ? new FrameTimeoutError(seconds, this.#window.length)
-            : new IdleTimeoutError(seconds),
-        );
-      }, seconds * 1000);
-    });
-    return this.#expired;
+  /** Called by the clock when the armed deadline is due. */
+  expire(): void {
+    const seconds = this.#armedSeconds;
+    this.#armedSeconds = 0;
+    this.#expired = this.#started
+      ? new FrameTimeoutError(seconds, this.#window.length)
+      : new IdleTimeoutError(seconds);
+    this.#fail?.(this.#expired);
+    this.#fail = undefined;
   }
 }
 

@@ -41,6 +41,11 @@ export interface BufferedWriterOptions {
 
 const encoder = new TextEncoder();
 const RESOLVED: Promise<void> = Promise.resolve();
+const noop = (): void => {};
+/** `#error` after `close()`: the writer refuses writes, but no send failed. */
+const CLOSED = Symbol("closed");
+/** Chunks up to this size are copied byte by byte (see #append). */
+const SMALL_CHUNK = 16;
 
 // The safety net for a write that no read follows: once a writer has stayed
 // dirty for a few microtask hops (its handler went on to something other than
@@ -48,7 +53,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 // whole process flushes the set on the next turn of the event loop. A handler
 // that writes and then reads never arms a timer (a timer costs about as much
 // as a small request); one that writes and then waits costs one timer per
-// event-loop turn, shared by every connection.
+// event-loop turn, shared by every connection. The hops are shared too: one
+// microtask checks every writer being watched.
 const SETTLE_HOPS = 3;
 const dirtyWriters = new Set<BufferedWriter>();
 let flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -58,7 +64,7 @@ function flushDirtyWriters(): void {
   const writers = [...dirtyWriters];
   dirtyWriters.clear();
   // Errors are kept by each writer and thrown by its next call.
-  for (const writer of writers) writer.flush().catch(() => {});
+  for (const writer of writers) writer.flush().catch(noop);
 }
 
 function scheduleFlush(writer: BufferedWriter): void {
@@ -99,8 +105,8 @@ export class BufferedWriter {
 
   readonly #destination: ByteDestination;
   readonly #highWaterMark: number;
-  /** Chunks sealed for sending, in order: buffer segments and large chunks. */
-  #queue: Uint8Array[] = [];
+  /** Chunks sealed for sending, in order: buffer segments and large chunks (made on first use). */
+  #queue: Uint8Array[] | undefined;
   #queued = 0;
   /** The open buffer appends go to; allocated on first use so idle connections pin none. */
   #buffer: Uint8Array | undefined;
@@ -108,11 +114,25 @@ export class BufferedWriter {
   /** Bytes at the start of the open buffer that a write is sending right now. */
   #inFlight = 0;
   #draining: Promise<void> | undefined;
+  /** The chunk being written, how much of it is sent, and the open buffer it is in (if it is). */
+  #flight: Uint8Array | undefined;
+  #flightSent = 0;
+  #flightBuffer: Uint8Array | undefined;
   #error: unknown;
   #closed = false;
   /** Microtask hops since the last write, while a flush is still owed (0: not watching). */
   #settleHops = 0;
-  readonly #sink: ByteSink = { write: (bytes) => this.#append(bytes) };
+  /** Whether this writer is in `dirtyWriters`, waiting for the shared flush timer. */
+  #scheduled = false;
+  /** Whether `cork()` holds back the safety flush. */
+  #corked = false;
+
+  /** The writer an encoder is writing into right now (encoding is synchronous). */
+  static #encoding: BufferedWriter | undefined;
+  /** The sink every writer hands its encoders: one for all, so a writer holds no closure for it. */
+  static readonly #sink: ByteSink = { write: (bytes) => BufferedWriter.#encoding!.#append(bytes) };
+  /** Writers whose flush is owed, checked once per microtask hop. */
+  static readonly #watched: BufferedWriter[] = [];
 
   /**
    * Creates a writer over `destination`; no buffer is allocated until the first write.
@@ -141,6 +161,17 @@ export class BufferedWriter {
   }
 
   /**
+   * The back-pressure threshold: once this many bytes are buffered, `write()`
+   * and `writeFrame()` wait for the socket, and `appendFrame()` starts
+   * sending.
+   *
+   * @returns The threshold in bytes.
+   */
+  get highWaterMark(): number {
+    return this.#highWaterMark;
+  }
+
+  /**
    * Buffers bytes (a string is sent as UTF-8). Returns at once unless
    * `highWaterMark` bytes are waiting, in which case it waits for the socket.
    *
@@ -150,7 +181,7 @@ export class BufferedWriter {
    * an earlier send, which is reported by the next call).
    */
   write(data: Uint8Array | string): Promise<void> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#error !== undefined) return Promise.reject(this.#failure());
     this.#append(typeof data === "string" ? encoder.encode(data) : data);
     return this.#afterAppend();
   }
@@ -164,9 +195,9 @@ export class BufferedWriter {
    * @throws {WriteTimeoutError} The peer did not read within `writeTimeout`.
    */
   writeFrame<Input>(codec: Codec<unknown, Input>, frame: Input): Promise<void> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#error !== undefined) return Promise.reject(this.#failure());
     try {
-      codec.encode(frame, this.#sink);
+      this.#encode(codec, frame);
     } catch (error) {
       // A refused frame is reported like every other write failure: as a rejection.
       return Promise.reject(error);
@@ -175,15 +206,63 @@ export class BufferedWriter {
   }
 
   /**
+   * Encodes one frame into the buffer and returns at once, with no promise:
+   * the write of a handler that never waits. Past `highWaterMark` it starts
+   * sending but does not wait; back-pressure is the caller's, who waits for
+   * `flush()` while `buffered` is at or above `highWaterMark` (the framed
+   * connection's frame loop does). A chunk of `highWaterMark` bytes or more
+   * is queued without a copy: keep it unchanged until that flush resolves.
+   *
+   * @example Append two frames, then send them in one write
+   * ```ts
+   * import { BufferedWriter, LinesCodec } from "@socketserver/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const sent: string[] = [];
+   * const writer = new BufferedWriter({
+   *   write(p: Uint8Array): Promise<number> {
+   *     sent.push(new TextDecoder().decode(p));
+   *     return Promise.resolve(p.length);
+   *   },
+   * });
+   * const codec = new LinesCodec();
+   * writer.appendFrame(codec, "one");
+   * writer.appendFrame(codec, "two");
+   * assertEquals(writer.buffered, 8);
+   * await writer.close();
+   * assertEquals(sent, ["one\ntwo\n"]);
+   * ```
+   *
+   * @param codec The framing format.
+   * @param frame The frame.
+   * @throws {FrameTooLongError} The codec refuses the frame.
+   * @throws {Deno.errors.BrokenPipe} An earlier send failed (its error is
+   * thrown again here).
+   */
+  appendFrame<Input>(codec: Codec<unknown, Input>, frame: Input): void {
+    if (this.#error !== undefined) throw this.#failure();
+    this.#encode(codec, frame);
+    if (this.#queued + this.#length >= this.#highWaterMark) {
+      // Errors are kept and thrown by the next call, so none goes unhandled.
+      this.flush().catch(noop);
+    } else {
+      this.#watchSettle();
+    }
+  }
+
+  /**
    * Sends everything buffered and waits until the socket has taken it.
    *
    * @throws {WriteTimeoutError} The peer did not read within `writeTimeout`.
    */
   flush(): Promise<void> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#error !== undefined) return Promise.reject(this.#failure());
     if (this.#draining !== undefined) return this.#draining;
     if (this.#queued + this.#length === 0) return RESOLVED;
-    dirtyWriters.delete(this);
+    if (this.#scheduled) {
+      this.#scheduled = false;
+      dirtyWriters.delete(this);
+    }
     return this.#draining = this.#drain();
   }
 
@@ -201,7 +280,8 @@ export class BufferedWriter {
     try {
       await this.flush();
     } finally {
-      this.#error ??= new Deno.errors.BadResource("Cannot write: the writer is closed");
+      // The error itself is made only if a write comes: an Error's stack costs microseconds.
+      this.#error ??= CLOSED;
       dirtyWriters.delete(this);
       if (dirtyWriters.size === 0 && flushTimer !== undefined) {
         clearTimeout(flushTimer);
@@ -210,42 +290,123 @@ export class BufferedWriter {
     }
   }
 
+  /** What a call after a failed send or after `close()` throws. */
+  #failure(): unknown {
+    return this.#error === CLOSED
+      ? new Deno.errors.BadResource("Cannot write: the writer is closed")
+      : this.#error;
+  }
+
   #afterAppend(): Promise<void> {
     if (this.#queued + this.#length >= this.#highWaterMark) return this.flush();
-    if (this.#settleHops === 0) {
-      this.#settleHops = 1;
-      queueMicrotask(this.#settle);
-    }
+    this.#watchSettle();
     return RESOLVED;
   }
 
-  /** Re-checks for a few microtask hops whether a read has flushed; else schedules a flush. */
-  readonly #settle = (): void => {
-    if (this.#queued + this.#length === 0 || this.#draining !== undefined) {
-      this.#settleHops = 0;
-    } else if (this.#settleHops++ < SETTLE_HOPS) {
-      queueMicrotask(this.#settle);
-    } else {
-      this.#settleHops = 0;
-      scheduleFlush(this);
+  #encode<Input>(codec: Codec<unknown, Input>, frame: Input): void {
+    const outer = BufferedWriter.#encoding;
+    BufferedWriter.#encoding = this;
+    try {
+      codec.encode(frame, BufferedWriter.#sink);
+    } finally {
+      BufferedWriter.#encoding = outer;
     }
-  };
+  }
+
+  /**
+   * Holds back the safety flush (see {@linkcode uncork}): until `uncork()`,
+   * what is written waits for an explicit `flush()`. For a frame loop that
+   * flushes before each wait, so the replies to a batch cost no check for a
+   * flush that is coming anyway.
+   *
+   * @example Writes made while corked wait for the flush
+   * ```ts
+   * import { BufferedWriter } from "@socketserver/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const sent: string[] = [];
+   * const writer = new BufferedWriter({
+   *   write(p: Uint8Array): Promise<number> {
+   *     sent.push(new TextDecoder().decode(p));
+   *     return Promise.resolve(p.length);
+   *   },
+   * });
+   * writer.cork();
+   * await writer.write("a");
+   * await new Promise((resolve) => setTimeout(resolve, 10));
+   * assertEquals(sent, []);
+   * await writer.flush();
+   * writer.uncork();
+   * assertEquals(sent, ["a"]);
+   * await writer.close();
+   * ```
+   */
+  cork(): void {
+    this.#corked = true;
+  }
+
+  /**
+   * Ends {@linkcode cork}: what is buffered, and what is written from here
+   * on, is flushed within a few microtask hops unless a read (or a
+   * `flush()`) sends it first, and at the latest on the next turn of the
+   * event loop.
+   */
+  uncork(): void {
+    this.#corked = false;
+    if (this.#queued + this.#length > 0 && this.#draining === undefined) this.#watchSettle();
+  }
+
+  /** Starts watching for a read that flushes; a timer flushes if none comes. */
+  #watchSettle(): void {
+    if (this.#corked || this.#settleHops !== 0) return;
+    this.#settleHops = 1;
+    const watched = BufferedWriter.#watched;
+    watched.push(this);
+    if (watched.length === 1) queueMicrotask(BufferedWriter.#settle);
+  }
+
+  /**
+   * Re-checks, once per microtask hop for a few hops, whether a read has
+   * flushed each watched writer; schedules a flush for those still dirty.
+   */
+  static #settle(): void {
+    const watched = BufferedWriter.#watched;
+    let kept = 0;
+    for (const writer of watched) {
+      if (writer.#queued + writer.#length === 0 || writer.#draining !== undefined) {
+        writer.#settleHops = 0;
+      } else if (writer.#settleHops++ < SETTLE_HOPS) {
+        watched[kept++] = writer;
+      } else {
+        writer.#settleHops = 0;
+        writer.#scheduled = true;
+        scheduleFlush(writer);
+      }
+    }
+    watched.length = kept;
+    if (kept > 0) queueMicrotask(BufferedWriter.#settle);
+  }
 
   #append(bytes: Uint8Array): void {
     if (bytes.length >= this.#highWaterMark) {
       // Fast path for large chunks: queue by reference, no copy. The caller
       // waits for the flush that #afterAppend starts before it may reuse them.
       this.#seal();
-      this.#queue.push(bytes);
+      (this.#queue ??= []).push(bytes);
       this.#queued += bytes.length;
       return;
     }
     let buffer = this.#buffer;
-    if (buffer === undefined || buffer.length - this.#length < bytes.length) {
-      buffer = this.#grow(bytes.length);
+    const length = this.#length;
+    const count = bytes.length;
+    if (buffer === undefined || buffer.length - length < count) buffer = this.#grow(count);
+    if (count <= SMALL_CHUNK) {
+      // Fast path for headers: a byte loop beats the call into `set()` below 16 bytes.
+      for (let i = 0; i < count; i++) buffer[this.#length + i] = bytes[i];
+    } else {
+      buffer.set(bytes, this.#length);
     }
-    buffer.set(bytes, this.#length);
-    this.#length += bytes.length;
+    this.#length += count;
   }
 
   #grow(needed: number): Uint8Array {
@@ -264,7 +425,7 @@ export class BufferedWriter {
   /** Moves the open buffer's unsent bytes to the send queue. */
   #seal(): void {
     if (this.#length === this.#inFlight) return;
-    this.#queue.push(this.#buffer!.subarray(this.#inFlight, this.#length));
+    (this.#queue ??= []).push(this.#buffer!.subarray(this.#inFlight, this.#length));
     this.#queued += this.#length - this.#inFlight;
     // The sealed bytes still live in this buffer until they are sent.
     this.#buffer = undefined;
@@ -272,36 +433,55 @@ export class BufferedWriter {
     this.#inFlight = 0;
   }
 
-  // One async frame per flush, with the partial-write loop inline: a flush
-  // per request is the hot path, and every extra promise shows up as GC time.
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queued + this.#length > 0) {
-        // Older chunks first: the queue holds what was written before the open buffer.
-        const fromQueue = this.#queued > 0;
-        const buffer = this.#buffer;
-        const chunk = fromQueue ? this.#queue[0] : buffer!.subarray(0, this.#length);
-        if (!fromQueue) this.#inFlight = chunk.length;
-        for (let sent = 0; sent < chunk.length;) {
-          sent += await this.#write(sent === 0 ? chunk : chunk.subarray(sent), chunk.length - sent);
-        }
-        if (fromQueue) {
-          this.#queue.shift();
-          this.#queued -= chunk.length;
-        } else if (this.#buffer === buffer) {
-          // Fast path: the open buffer was sent in place and is kept for the next
-          // batch; appends made while it was in flight went after it.
-          buffer!.copyWithin(0, chunk.length, this.#length);
-          this.#length -= chunk.length;
-          this.#inFlight = 0;
-        }
-      }
-    } catch (error) {
-      this.#error = error;
-      throw error;
-    } finally {
-      this.#draining = undefined;
+  // No async function: a flush per batch is the hot path, and one write
+  // promise with one reaction is the least it can cost. The chunk in flight
+  // is kept in fields; the reactions are made per write, so an idle writer
+  // holds none.
+  #drain(): Promise<void> {
+    // Older chunks first: the queue holds what was written before the open buffer.
+    const fromQueue = this.#queued > 0;
+    const chunk = fromQueue ? this.#queue![0] : this.#buffer!.subarray(0, this.#length);
+    if (!fromQueue) this.#inFlight = chunk.length;
+    this.#flight = chunk;
+    this.#flightBuffer = fromQueue ? undefined : this.#buffer;
+    this.#flightSent = 0;
+    return this.#sendFlight(chunk, chunk.length);
+  }
+
+  #sendFlight(bytes: Uint8Array, unsent: number): Promise<void> {
+    return this.#write(bytes, unsent).then(
+      (count) => this.#written(count),
+      (error) => this.#writeFailed(error),
+    );
+  }
+
+  /** After a write: the rest of a partial write, then the next chunk, or done. */
+  #written(count: number): Promise<void> | undefined {
+    const chunk = this.#flight!;
+    const sent = this.#flightSent += count;
+    if (sent < chunk.length) return this.#sendFlight(chunk.subarray(sent), chunk.length - sent);
+    const buffer = this.#flightBuffer;
+    this.#flight = this.#flightBuffer = undefined;
+    if (buffer === undefined) {
+      this.#queue!.shift();
+      this.#queued -= chunk.length;
+    } else if (this.#buffer === buffer) {
+      // Fast path: the open buffer was sent in place and is kept for the next
+      // batch; appends made while it was in flight went after it.
+      if (this.#length > chunk.length) buffer.copyWithin(0, chunk.length, this.#length);
+      this.#length -= chunk.length;
+      this.#inFlight = 0;
     }
+    if (this.#queued + this.#length > 0) return this.#drain();
+    this.#draining = undefined;
+    return undefined;
+  }
+
+  #writeFailed(error: unknown): never {
+    this.#error = error;
+    this.#draining = undefined;
+    this.#flight = this.#flightBuffer = undefined;
+    throw error;
   }
 
   #write(bytes: Uint8Array, unsent: number): Promise<number> {

@@ -4,10 +4,11 @@
  * @module
  */
 
-import type { Codec, FrameDecoder } from "../framing/codec.ts";
+import type { Codec } from "../framing/codec.ts";
 import { IncompleteFrameError } from "../framing/errors.ts";
-import { BufferedReader } from "./buffered_reader.ts";
-import { BufferedWriter } from "./buffered_writer.ts";
+import type { BufferedReader } from "./buffered_reader.ts";
+import type { BufferedWriter } from "./buffered_writer.ts";
+import { FramedConnection } from "./framed_connection.ts";
 import { isPeerGone } from "./is_peer_gone.ts";
 
 /** Where to connect: TCP host and port, or a Unix socket path. */
@@ -46,8 +47,7 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
   /** The coalescing writer over `conn`. */
   readonly wfile: BufferedWriter;
 
-  readonly #codec: Codec<Frame, Input>;
-  readonly #decoder: FrameDecoder<Frame>;
+  readonly #connection: FramedConnection<Frame, Input>;
 
   /**
    * Wraps a connected `conn`; prefer {@linkcode connect}.
@@ -58,10 +58,9 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
    */
   constructor(conn: Deno.Conn, codec: Codec<Frame, Input>, timeout: number | null = null) {
     this.conn = conn;
-    this.#codec = codec;
-    this.#decoder = codec.decoder();
-    this.wfile = new BufferedWriter(conn);
-    this.rfile = new BufferedReader(conn, { timeout, beforeWait: () => this.wfile.flush() });
+    this.#connection = new FramedConnection(conn, { codec, timeout });
+    this.rfile = this.#connection.reader;
+    this.wfile = this.#connection.writer;
   }
 
   /**
@@ -71,7 +70,7 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
    * @throws {FrameTooLongError} The codec refuses the frame.
    */
   async send(frame: Input): Promise<void> {
-    await this.wfile.writeFrame(this.#codec, frame);
+    await this.#connection.writeFrame(frame);
     await this.wfile.flush();
   }
 
@@ -82,7 +81,7 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
    * @throws {FrameTooLongError} The codec refuses a frame.
    */
   async sendAll(frames: Iterable<Input>): Promise<void> {
-    for (const frame of frames) await this.wfile.writeFrame(this.#codec, frame);
+    for (const frame of frames) await this.#connection.writeFrame(frame);
     await this.wfile.flush();
   }
 
@@ -94,7 +93,7 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
    * @throws {ReadTimeoutError} Nothing arrived within `timeout`.
    */
   receive(): Promise<Frame | null> {
-    return this.rfile.readFrame(this.#decoder);
+    return this.#connection.readFrame();
   }
 
   /**
@@ -117,7 +116,7 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
    * @returns An async iterator of frames.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Frame> {
-    return this.rfile.frames(this.#decoder);
+    return this.#connection.frames();
   }
 
   /**
@@ -137,7 +136,7 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
   async close(): Promise<void> {
     let failure: unknown;
     try {
-      await this.wfile.close();
+      await this.#connection.close();
     } catch (error) {
       failure = error;
     }

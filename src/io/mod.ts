@@ -1,13 +1,16 @@
 /**
- * The connection's two halves and the framed client: a buffered reader
- * (`rfile`) that reads with `conn.read()` into a buffer it reuses and
- * decodes every frame already buffered before it reads again, and a
- * coalescing writer (`wfile`) that sends the replies to a batch in one
- * `write`. This is the hot path every stream handler uses.
+ * The hot path: a buffered reader (`rfile`) that reads with `conn.read()`
+ * into a buffer it reuses and decodes every frame already buffered before it
+ * reads again; a coalescing writer (`wfile`) that sends the replies to a
+ * batch in one `write`; and the framed connection that joins them with a
+ * codec ({@linkcode FramedConnection}, as tokio-util's `Framed`): the reader
+ * flushes the writer each time it is about to wait. Stream handlers,
+ * datagram handlers and the framed client ({@linkcode connect}) are each one
+ * of these.
  *
  * ```
- * socket ──read()──> BufferedReader ──decode()──> frames ──> handler
- * handler ──writeFrame()──> BufferedWriter ──one write() per batch──> socket
+ * socket ──read()──> BufferedReader ──decode()──> frames ──> handleFrame / for await
+ * handler ──sendFrame() / writeFrame()──> BufferedWriter ──one write() per batch──> socket
  * ```
  *
  * Timeouts end a connection that stalls: {@linkcode ReadTimeoutError},
@@ -45,4 +48,5 @@ export * from "./buffered_reader.ts";
 export * from "./buffered_writer.ts";
 export * from "./errors.ts";
 export * from "./is_peer_gone.ts";
+export * from "./framed_connection.ts";
 export * from "./framed_client.ts";

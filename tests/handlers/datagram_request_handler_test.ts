@@ -248,3 +248,23 @@ Deno.test("DatagramRequestHandler: frames() without a codec says so", async () =
     },
   );
 });
+
+Deno.test("DatagramRequestHandler: handleFrame for each frame, sendFrame into one reply datagram", async () => {
+  class FrameUpper extends DatagramRequestHandler<Uint8Array> {
+    override codec: Codec<Uint8Array> = new LengthPrefixedCodec({ lengthFieldLength: 2 });
+    override handleFrame(frame: Uint8Array): void {
+      this.sendFrame(encoder.encode(decoder.decode(frame).toUpperCase()));
+    }
+  }
+  await withServer(FrameUpper, async (client, server, errors) => {
+    await client.send(framed("one", "two", ""), server.address);
+    assertEquals((await client.receive())[0], framed("ONE", "TWO", ""));
+    // A partial frame fails that datagram only, after the frames before it were handled.
+    await client.send(new Uint8Array([...framed("ok"), 0, 9, 1]), server.address);
+    await client.send(framed("next"), server.address);
+    assertEquals((await client.receive())[0], framed("OK"));
+    assertEquals((await client.receive())[0], framed("NEXT"));
+    assertEquals(errors.length, 1);
+    assert(errors[0] instanceof IncompleteFrameError, String(errors[0]));
+  });
+});

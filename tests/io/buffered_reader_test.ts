@@ -2,9 +2,7 @@
 // sources control exactly how bytes are split into reads; real sockets on
 // 127.0.0.1 prove the same over Deno.Conn.
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
-
-import nodeAssert from "node:assert/strict";
+import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import {
   encodeFrame,
   FrameTooLongError,
@@ -106,12 +104,9 @@ for (const c of exactlyCases) {
       assertEquals(text.decode(await reader.readExactly(c.n)), c.expected);
       return;
     }
-    await nodeAssert.rejects(reader.readExactly(c.n), (error) => {
-      assert(error instanceof IncompleteFrameError);
-      assertEquals(error.received, c.incomplete![0]);
-      assertEquals(error.expected, c.incomplete![1]);
-      return true;
-    });
+    const error = await assertRejects(() => reader.readExactly(c.n), IncompleteFrameError);
+    assertEquals(error.received, c.incomplete![0]);
+    assertEquals(error.expected, c.incomplete![1]);
   });
 }
 
@@ -167,12 +162,9 @@ for (const c of lineCases) {
 Deno.test("readline accepts a line of exactly its limit and refuses a longer one", async () => {
   const reader = new BufferedReader(FakeSource.of("abcd\n", "abcde\n"));
   assertEquals(await reader.readline(4), "abcd");
-  await nodeAssert.rejects(reader.readline(4), (error) => {
-    assert(error instanceof FrameTooLongError);
-    assert(error instanceof RangeError);
-    assertEquals(error.maxFrameLength, 4);
-    return true;
-  });
+  const error = await assertRejects(() => reader.readline(4), FrameTooLongError);
+  assertInstanceOf(error, RangeError);
+  assertEquals(error.maxFrameLength, 4);
 });
 
 Deno.test("readline refuses an endless line once past its limit, before EOF", async () => {
@@ -360,12 +352,9 @@ Deno.test("beforeWait over a real socket: one call before every read, none in be
 Deno.test("timeout: a read with no data fails with ReadTimeoutError", async () => {
   const source = new FakeSource();
   const reader = new BufferedReader(source, { timeout: 0.02 });
-  await nodeAssert.rejects(reader.read(), (error) => {
-    assert(error instanceof ReadTimeoutError);
-    assert(error instanceof Deno.errors.TimedOut);
-    assertEquals(error.timeout, 0.02);
-    return true;
-  });
+  const error = await assertRejects(() => reader.read(), ReadTimeoutError);
+  assertInstanceOf(error, Deno.errors.TimedOut);
+  assertEquals(error.timeout, 0.02);
   source.end();
   assertEquals(await reader.read(), null);
 });
@@ -473,4 +462,54 @@ Deno.test("reuseBuffer: frames larger than the buffer and split reads still arri
     assertEquals(await reader.readFrame(decoder), payload);
   }
   assertEquals(await reader.readFrame(decoder), null);
+});
+
+Deno.test("reuseBuffer switched on later: frames already returned stay valid", async () => {
+  const source = new FakeSource();
+  const reader = new BufferedReader(source, { bufferSize: 32 });
+  const decoder = lengthPrefixed.decoder();
+  const reading = reader.readFrame(decoder);
+  source.push(lengthFrames([utf8.encode("kept"), utf8.encode("also kept")]));
+  const kept = [(await reading)!, (await reader.readFrame(decoder))!];
+  reader.reuseBuffer = true;
+  for (let i = 0; i < 10; i++) {
+    const next = reader.readFrame(decoder);
+    source.push(lengthFrames([utf8.encode(`later ${i}`)]));
+    assertEquals(text.decode((await next)!), `later ${i}`);
+  }
+  assertEquals(kept.map((frame) => text.decode(frame)), ["kept", "also kept"]);
+  source.end();
+});
+
+// --- decodeBuffered and readMore -----------------------------------------------------
+
+Deno.test("decodeBuffered never reads; readMore reads once and is false at end of stream", async () => {
+  const source = FakeSource.of("a\nb\n", "c");
+  const reader = new BufferedReader(source);
+  const decoder = new LinesCodec().decoder();
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(source.reads, 0);
+  assertEquals(await reader.readMore(), true);
+  assertEquals([reader.decodeBuffered(decoder), reader.decodeBuffered(decoder)], ["a", "b"]);
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(await reader.readMore(), true);
+  // "c" has no newline: only the end of the stream makes it a line.
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(await reader.readMore(), false);
+  assertEquals(reader.decodeBuffered(decoder), "c");
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(await reader.readMore(), false);
+  assertEquals(source.reads, 3);
+});
+
+Deno.test("decodeBuffered: a partial frame at end of stream is an IncompleteFrameError", async () => {
+  const reader = new BufferedReader(
+    FakeSource.of(lengthFrames([utf8.encode("cut")]).subarray(0, 5)),
+  );
+  const decoder = lengthPrefixed.decoder();
+  assertEquals(await reader.readMore(), true);
+  assertEquals(reader.decodeBuffered(decoder), undefined);
+  assertEquals(await reader.readMore(), false);
+  const error = assertThrows(() => reader.decodeBuffered(decoder), IncompleteFrameError);
+  assertEquals(error.received, 5);
 });

@@ -2,83 +2,22 @@
 // A fake destination shows every call it gets (and can hold a call until the
 // test releases it); a real socket on 127.0.0.1 proves the same over Deno.Conn.
 
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "@std/assert";
 
-import nodeAssert from "node:assert/strict";
 import { FrameTooLongError, LengthPrefixedCodec, LinesCodec } from "@socketserver/core/framing";
-import { BufferedWriter, type ByteDestination, WriteTimeoutError } from "@socketserver/core/io";
+import { BufferedWriter, WriteTimeoutError } from "@socketserver/core/io";
+import { FakeDestination } from "../support/fake_source.ts";
 import { concat } from "../support/wire.ts";
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
-
-interface FakeOptions {
-  /** The most bytes one call accepts (a partial write). @default {Infinity} */
-  maxPerCall?: number;
-  /** Calls wait for `release()` instead of resolving at once. @default {false} */
-  held?: boolean;
-  /** Every call rejects with this. */
-  error?: Error;
-}
-
-/**
- * A destination that records each call. What it received is copied at once,
- * since the writer may reuse its buffer after the call resolves; the arrays
- * themselves are kept too, to check that large chunks were not copied.
- */
-class FakeDestination implements ByteDestination {
-  /** A copy of the bytes each call accepted. */
-  readonly calls: Uint8Array[] = [];
-  /** The array each call was given. */
-  readonly given: Uint8Array[] = [];
-  readonly #options: FakeOptions;
-  readonly #held: { count: number; resolve: (count: number) => void }[] = [];
-  #waiters: { total: number; resolve: () => void }[] = [];
-
-  constructor(options: FakeOptions = {}) {
-    this.#options = options;
-  }
-
-  /** Every byte accepted so far, in order. */
-  get received(): Uint8Array {
-    return concat(this.calls);
-  }
-
-  /** Calls waiting for `release()`. */
-  get held(): number {
-    return this.#held.length;
-  }
-
-  write(p: Uint8Array): Promise<number> {
-    this.given.push(p);
-    if (this.#options.error !== undefined) return Promise.reject(this.#options.error);
-    const count = Math.min(p.length, this.#options.maxPerCall ?? Infinity);
-    this.calls.push(p.slice(0, count));
-    const total = this.received.length;
-    for (const waiter of this.#waiters.filter((waiter) => waiter.total <= total)) waiter.resolve();
-    this.#waiters = this.#waiters.filter((waiter) => waiter.total > total);
-    if (!this.#options.held) return Promise.resolve(count);
-    return new Promise((resolve) => this.#held.push({ count, resolve }));
-  }
-
-  /** Resolves once `total` bytes have been received in all. */
-  receivedAtLeast(total: number): Promise<void> {
-    if (this.received.length >= total) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ total, resolve }));
-  }
-
-  /** Lets the oldest held call resolve. */
-  release(): void {
-    const call = this.#held.shift();
-    assert(call !== undefined, "no write call is waiting");
-    call.resolve(call.count);
-  }
-
-  /** Lets every held call resolve, so that no promise outlives the test. */
-  releaseAll(): void {
-    while (this.#held.length > 0) this.release();
-  }
-}
 
 /** One turn of the event loop: every pending microtask and due timer runs. */
 function tick(): Promise<void> {
@@ -237,14 +176,14 @@ Deno.test("an error from the destination rejects flush and every later call", as
   const broken = new Deno.errors.BrokenPipe("peer went away");
   const writer = new BufferedWriter(new FakeDestination({ error: broken }));
   await writer.write("doomed");
-  await nodeAssert.rejects(writer.flush(), (error) => error === broken);
-  await nodeAssert.rejects(writer.write("more"), (error) => error === broken);
-  await nodeAssert.rejects(writer.flush(), (error) => error === broken);
-  await nodeAssert.rejects(
-    writer.writeFrame(new LinesCodec(), "frame"),
-    (error) => error === broken,
+  assertStrictEquals(await assertRejects(() => writer.flush()), broken);
+  assertStrictEquals(await assertRejects(() => writer.write("more")), broken);
+  assertStrictEquals(await assertRejects(() => writer.flush()), broken);
+  assertStrictEquals(
+    await assertRejects(() => writer.writeFrame(new LinesCodec(), "frame")),
+    broken,
   );
-  await nodeAssert.rejects(writer.close(), (error) => error === broken);
+  assertStrictEquals(await assertRejects(() => writer.close()), broken);
 });
 
 Deno.test("an error from a send the timer started is reported by the next call", async () => {
@@ -255,8 +194,8 @@ Deno.test("an error from a send the timer started is reported by the next call",
   // Nothing awaits the timer's flush; the next write must still see its error.
   for (let turn = 0; turn < 100 && destination.given.length === 0; turn++) await tick();
   assertEquals(destination.given.length, 1);
-  await nodeAssert.rejects(writer.write("more"), (error) => error === broken);
-  await nodeAssert.rejects(writer.close(), (error) => error === broken);
+  assertStrictEquals(await assertRejects(() => writer.write("more")), broken);
+  assertStrictEquals(await assertRejects(() => writer.close()), broken);
 });
 
 Deno.test("close() flushes; a write after close rejects with BadResource", async () => {
@@ -292,13 +231,10 @@ for (const c of timeoutCases) {
       // The first call is answered at once with a partial count; the second hangs.
       destination.release();
     }
-    await nodeAssert.rejects(flushing, (error) => {
-      assert(error instanceof WriteTimeoutError);
-      assert(error instanceof Deno.errors.TimedOut);
-      assertEquals(error.timeout, 0.02);
-      assertEquals(error.unsent, c.write - c.accepted);
-      return true;
-    });
+    const error = await assertRejects(() => flushing, WriteTimeoutError);
+    assertInstanceOf(error, Deno.errors.TimedOut);
+    assertEquals(error.timeout, 0.02);
+    assertEquals(error.unsent, c.write - c.accepted);
     await assertRejects(() => writer.write("more"), WriteTimeoutError);
     destination.releaseAll();
     await assertRejects(() => writer.close(), WriteTimeoutError);
@@ -378,4 +314,63 @@ Deno.test("close() twice is harmless, and a refused frame rejects instead of thr
   await writer.close();
   await writer.close();
   assertEquals(sent, [3]);
+});
+
+// --- appendFrame and cork ----------------------------------------------------------
+
+Deno.test("appendFrame encodes with no promise; a refused frame throws at once", async () => {
+  const destination = new FakeDestination();
+  const writer = new BufferedWriter(destination);
+  const codec = new LengthPrefixedCodec({ maxFrameLength: 8 });
+  assertEquals(writer.appendFrame(codec, utf8.encode("abc")), undefined);
+  const error = assertThrows(
+    () => writer.appendFrame(codec, utf8.encode("far too long")),
+    FrameTooLongError,
+  );
+  assertEquals(error.length, 12);
+  writer.appendFrame(codec, utf8.encode("def"));
+  await writer.close();
+  assertEquals(destination.calls.length, 1);
+  assertEquals(
+    destination.received,
+    Uint8Array.of(0, 0, 0, 3, 97, 98, 99, 0, 0, 0, 3, 100, 101, 102),
+  );
+});
+
+Deno.test("appendFrame past highWaterMark starts sending without waiting", async () => {
+  const destination = new FakeDestination({ held: true });
+  const writer = new BufferedWriter(destination, { highWaterMark: 8 });
+  const lines = new LinesCodec();
+  writer.appendFrame(lines, "abc");
+  assertEquals(destination.held, 0);
+  writer.appendFrame(lines, "defgh");
+  // 10 bytes: a send is under way, and appendFrame returned before it finished.
+  assertEquals(destination.held, 1);
+  assertEquals(writer.buffered, 10);
+  destination.releaseAll();
+  await writer.close();
+  assertEquals(text.decode(destination.received), "abc\ndefgh\n");
+});
+
+Deno.test("appendFrame after a failed send throws that error", async () => {
+  const broken = new Deno.errors.BrokenPipe("gone");
+  const writer = new BufferedWriter(new FakeDestination({ error: broken }));
+  writer.appendFrame(new LinesCodec(), "lost");
+  assertStrictEquals(await assertRejects(() => writer.flush()), broken);
+  assertStrictEquals(assertThrows(() => writer.appendFrame(new LinesCodec(), "more")), broken);
+  assertStrictEquals(await assertRejects(() => writer.close()), broken);
+});
+
+Deno.test("cork holds back the flush a write gets on its own; uncork gives it back", async () => {
+  const destination = new FakeDestination();
+  const writer = new BufferedWriter(destination);
+  writer.cork();
+  await writer.write("held");
+  await tick();
+  await tick();
+  assertEquals(destination.calls.length, 0, "nothing is sent while corked");
+  writer.uncork();
+  await destination.receivedAtLeast(4);
+  assertEquals(text.decode(destination.received), "held");
+  await writer.close();
 });

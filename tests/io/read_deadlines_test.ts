@@ -3,12 +3,21 @@
 // source the test feeds by hand. Each test proves what fires and what does
 // not; none asserts how long anything took.
 
-import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertInstanceOf,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 
-import nodeAssert from "node:assert/strict";
-import { LengthPrefixedCodec } from "@socketserver/core/framing";
+import { LengthPrefixedCodec, LinesCodec } from "@socketserver/core/framing";
 import {
   BufferedReader,
+  FramedConnection,
   FrameTimeoutError,
   IdleTimeoutError,
   ReadTimeoutError,
@@ -64,14 +73,11 @@ Deno.test("frameTimeout: a frame whose rest never comes fails with FrameTimeoutE
   const wire = lengthFrame("hello world");
   const reading = reader.readFrame(decoder);
   source.push(wire.subarray(0, 6)); // The header and 2 payload bytes.
-  await nodeAssert.rejects(reading, (error) => {
-    assert(error instanceof FrameTimeoutError);
-    assert(error instanceof Deno.errors.TimedOut);
-    assertEquals(error.timeout, 0.05);
-    assertEquals(error.buffered, 6);
-    assertMatch(error.message, /not complete after 0\.05 s with 6 bytes buffered/);
-    return true;
-  });
+  const error = await assertRejects(() => reading, FrameTimeoutError);
+  assertInstanceOf(error, Deno.errors.TimedOut);
+  assertEquals(error.timeout, 0.05);
+  assertEquals(error.buffered, 6);
+  assertMatch(error.message, /not complete after 0\.05 s with 6 bytes buffered/);
   // The read still in flight gets the rest: a caller that goes on loses nothing.
   const next = reader.readFrame(decoder);
   source.push(wire.subarray(6));
@@ -98,10 +104,8 @@ Deno.test("frameTimeout bounds readExactly too", async () => {
   const reader = new BufferedReader(source, { frameTimeout: 0.05 });
   const reading = reader.readExactly(10);
   source.push("abc");
-  await nodeAssert.rejects(
-    reading,
-    (error) => error instanceof FrameTimeoutError && error.buffered === 3,
-  );
+  const error = await assertRejects(() => reading, FrameTimeoutError);
+  assertEquals(error.buffered, 3);
   // Nothing was consumed: the 3 bytes are still there.
   const next = reader.readExactly(4);
   source.push("d");
@@ -135,13 +139,10 @@ for (const c of idleCases) {
   Deno.test(`idleTimeout: ${c.name} from a silent peer fails with IdleTimeoutError`, async () => {
     const source = new FakeSource();
     const reader = new BufferedReader(source, { idleTimeout: 0.02 });
-    await nodeAssert.rejects(c.read(reader), (error) => {
-      assert(error instanceof IdleTimeoutError);
-      assert(error instanceof Deno.errors.TimedOut);
-      assert(!(error instanceof ReadTimeoutError));
-      assertEquals(error.timeout, 0.02);
-      return true;
-    });
+    const error = await assertRejects(() => c.read(reader), IdleTimeoutError);
+    assertInstanceOf(error, Deno.errors.TimedOut);
+    assertFalse(error instanceof ReadTimeoutError);
+    assertEquals(error.timeout, 0.02);
     source.end();
     assertEquals(await reader.read(), null);
   });
@@ -222,16 +223,101 @@ Deno.test("deadline timers: none for a frame that arrives in one read, one per f
   }
 });
 
+// --- the frame loop: decodeBuffered and readMore ----------------------------------------
+
+Deno.test("readMore: frameTimeout runs from the first wait after the last frame, across waits", async () => {
+  const source = new FakeSource();
+  const reader = new BufferedReader(source, { frameTimeout: 0.05 });
+  const decoder = new LengthPrefixedCodec().decoder();
+  const wire = lengthFrame("hello world");
+  source.push(lengthFrame("first"));
+  assertEquals(await reader.readMore(), true);
+  assertEquals(new TextDecoder().decode(reader.decodeBuffered(decoder)), "first");
+  // The next frame drips in a byte a wait; every wait gets one, the frame never completes.
+  let pushed = 0;
+  const error = await assertRejects(async () => {
+    for (;;) {
+      assertEquals(reader.decodeBuffered(decoder), undefined);
+      const more = reader.readMore();
+      if (pushed < wire.length - 1) source.push(wire.subarray(pushed, ++pushed));
+      await more;
+      await sleep(0.005);
+    }
+  }, FrameTimeoutError);
+  assertEquals(error.timeout, 0.05);
+  // A caller that goes on loses nothing, and starts with fresh deadlines.
+  source.push(wire.subarray(pushed));
+  let frame;
+  while ((frame = reader.decodeBuffered(decoder)) === undefined) await reader.readMore();
+  assertEquals(new TextDecoder().decode(frame), "hello world");
+  source.end();
+  assertEquals(await reader.readMore(), false);
+});
+
+Deno.test("readMore: idleTimeout ends a silent wait; frames that keep coming are never idle", async () => {
+  const source = new FakeSource();
+  const reader = new BufferedReader(source, { idleTimeout: 0.05 });
+  const decoder = new LinesCodec().decoder();
+  for (let i = 0; i < 5; i++) {
+    const more = reader.readMore();
+    source.push(`line ${i}\n`);
+    assertEquals(await more, true);
+    assertEquals(reader.decodeBuffered(decoder), `line ${i}`);
+  }
+  const error = await assertRejects(() => reader.readMore(), IdleTimeoutError);
+  assertEquals(error.timeout, 0.05);
+  source.end();
+  assertEquals(await reader.readMore(), false);
+});
+
+Deno.test("deadline timers in a frame loop: none for whole frames, one for many split frames", async (t) => {
+  const frames = Array.from({ length: 20 }, (_, i) => lengthFrame(`frame ${i} `.repeat(4)));
+  const cases = [
+    { name: "each frame in one read", chunks: frames, timers: 0 },
+    {
+      // Each frame in 3 pieces: a deadline is armed and disarmed per frame,
+      // on one timer kept while the loop runs.
+      name: "each frame in 3 reads",
+      chunks: frames.flatMap((
+        frame,
+      ) => [frame.subarray(0, 3), frame.subarray(3, 20), frame.subarray(20)]),
+      timers: 1,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const source = new FakeSource();
+      const connection = new FramedConnection(
+        { read: (p) => source.read(p), write: (p) => Promise.resolve(p.length) },
+        { codec: new LengthPrefixedCodec(), frameTimeout: 300 },
+      );
+      let handled = 0;
+      const timers = await countTimers(async () => {
+        const serving = connection.serve(() => void handled++);
+        // One read each: the source hands out one chunk a read.
+        for (const chunk of c.chunks) source.push(chunk);
+        source.end();
+        await serving;
+      });
+      await connection.close();
+      assertEquals(handled, 20);
+      assertEquals(timers, c.timers);
+    });
+  }
+});
+
 // --- settings ----------------------------------------------------------------------
 
 Deno.test("idleTimeout and frameTimeout must be null or a positive number of seconds", () => {
   for (const bad of [0, -1, Number.NaN, Infinity, 3e6, "5" as unknown as number]) {
     for (const name of ["idleTimeout", "frameTimeout"] as const) {
-      nodeAssert.throws(
+      const error = assertThrows(
         () => new BufferedReader(new FakeSource(), { [name]: bad }),
-        (error) => error instanceof RangeError && error.message.includes(name),
+        RangeError,
+        undefined,
         `${name}: ${bad}`,
       );
+      assertStringIncludes(error.message, name, `${name}: ${bad}`);
     }
   }
   const reader = new BufferedReader(new FakeSource(), { idleTimeout: 0.5, frameTimeout: null });

@@ -1,7 +1,9 @@
-// Test support: a byte source a test feeds by hand, standing in for a socket.
+// Test support: the two ends of a connection, driven by hand: a byte source
+// the test feeds and a destination that records (and can hold) each write.
 
 import { assert, assertEquals } from "@std/assert";
-import type { ByteSource } from "@socketserver/core/io";
+import type { ByteDestination, ByteSource } from "@socketserver/core/io";
+import { concat } from "@std/bytes/concat";
 
 const utf8 = new TextEncoder();
 
@@ -57,5 +59,73 @@ export class FakeSource implements ByteSource {
     p.set(chunk.subarray(0, count));
     if (count < chunk.length) this.#chunks.unshift(chunk.subarray(count));
     return count;
+  }
+}
+
+export interface FakeOptions {
+  /** The most bytes one call accepts (a partial write). @default {Infinity} */
+  maxPerCall?: number;
+  /** Calls wait for `release()` instead of resolving at once. @default {false} */
+  held?: boolean;
+  /** Every call rejects with this. */
+  error?: Error;
+}
+
+/**
+ * A destination that records each call. What it received is copied at once,
+ * since the writer may reuse its buffer after the call resolves; the arrays
+ * themselves are kept too, to check that large chunks were not copied.
+ */
+export class FakeDestination implements ByteDestination {
+  /** A copy of the bytes each call accepted. */
+  readonly calls: Uint8Array[] = [];
+  /** The array each call was given. */
+  readonly given: Uint8Array[] = [];
+  readonly #options: FakeOptions;
+  readonly #held: { count: number; resolve: (count: number) => void }[] = [];
+  #waiters: { total: number; resolve: () => void }[] = [];
+
+  constructor(options: FakeOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Every byte accepted so far, in order. */
+  get received(): Uint8Array {
+    return concat(this.calls);
+  }
+
+  /** Calls waiting for `release()`. */
+  get held(): number {
+    return this.#held.length;
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    this.given.push(p);
+    if (this.#options.error !== undefined) return Promise.reject(this.#options.error);
+    const count = Math.min(p.length, this.#options.maxPerCall ?? Infinity);
+    this.calls.push(p.slice(0, count));
+    const total = this.received.length;
+    for (const waiter of this.#waiters.filter((waiter) => waiter.total <= total)) waiter.resolve();
+    this.#waiters = this.#waiters.filter((waiter) => waiter.total > total);
+    if (!this.#options.held) return Promise.resolve(count);
+    return new Promise((resolve) => this.#held.push({ count, resolve }));
+  }
+
+  /** Resolves once `total` bytes have been received in all. */
+  receivedAtLeast(total: number): Promise<void> {
+    if (this.received.length >= total) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ total, resolve }));
+  }
+
+  /** Lets the oldest held call resolve. */
+  release(): void {
+    const call = this.#held.shift();
+    assert(call !== undefined, "no write call is waiting");
+    call.resolve(call.count);
+  }
+
+  /** Lets every held call resolve, so that no promise outlives the test. */
+  releaseAll(): void {
+    while (this.#held.length > 0) this.release();
   }
 }
