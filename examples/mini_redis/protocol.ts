@@ -11,36 +11,11 @@
  */
 
 import {
-  type FrameDecoder,
   FrameSyntaxError,
   FrameTooLongError,
   InvalidLengthError,
-  RespCodec,
   type RespValue,
 } from "../../mod.ts";
-
-const NO_ARGUMENTS: RespValue[] = [];
-
-/**
- * `RespCodec` for commands: a null array (`*-1`), which Redis skips,
- * decodes as an empty command, since a `null` frame would read as the end
- * of the stream to `frames()`.
- */
-export class CommandCodec extends RespCodec {
-  override decoder(): FrameDecoder<RespValue> {
-    const frames = super.decoder();
-    return {
-      decode: (input) => {
-        const frame = frames.decode(input);
-        return frame === null ? NO_ARGUMENTS : frame;
-      },
-      decodeEof: (input) => {
-        const frame = frames.decodeEof(input);
-        return frame === null ? NO_ARGUMENTS : frame;
-      },
-    };
-  }
-}
 
 /** A frame that is not a command; its message is Redis's text after `-`. */
 export class ProtocolError extends SyntaxError {
