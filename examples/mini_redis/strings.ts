@@ -54,7 +54,7 @@ function set(client: Client, args: Uint8Array[]): void {
   const db = client.db;
   // Fast path: a plain SET, what redis-benchmark sends, parses no options.
   if (args.length === 3) {
-    db.set(keyOf(args[1]), args[2].slice());
+    db.set(keyOf(args[1]), args[2]);
     return client.reply("OK");
   }
   const options = setOptions(args);
@@ -72,7 +72,7 @@ function set(client: Client, args: Uint8Array[]): void {
   const key = keyOf(args[1]);
   const old = db.get(key);
   const blocked = options.condition === (old === undefined ? "xx" : "nx");
-  if (!blocked) db.set(key, args[2].slice(), expiresAt);
+  if (!blocked) db.set(key, args[2], expiresAt);
   client.reply(options.get ? old ?? null : blocked ? null : "OK");
 }
 
@@ -126,7 +126,7 @@ export const STRING_COMMANDS: Command[] = [
     grows: true,
     run(client, args) {
       if (args.length % 2 === 0) return client.reply(wrongArity("mset"));
-      for (let i = 1; i < args.length; i += 2) client.db.set(keyOf(args[i]), args[i + 1].slice());
+      for (let i = 1; i < args.length; i += 2) client.db.set(keyOf(args[i]), args[i + 1]);
       client.reply("OK");
     },
   },

@@ -311,11 +311,15 @@ Deno.test({
       assertMatch(result.stdout, /errors: 0, replies: 5000\n/);
       await using client = await connectRedis(port);
       assertReply(await client.request(command("GET", "counter")), "$4\r\n1000\r\n", "counter");
-      assertReply(
-        await client.request(command("GET", "key:3999")),
-        "$10\r\nvalue 3999\r\n",
-        "last",
-      );
+      // Each value is a copy, not a view of a read buffer that later commands overwrote.
+      for (const i of [0, 1234, 3999]) {
+        const value = `value ${i}`;
+        assertReply(
+          await client.request(command("GET", `key:${i}`)),
+          `$${value.length}\r\n${value}\r\n`,
+          `key:${i}`,
+        );
+      }
       assertReply(await client.request(command("DBSIZE")), ":4001\r\n", "DBSIZE");
     });
   },
@@ -530,6 +534,18 @@ Deno.test("mini-redis: the expiry cycle does bounded work per tick and leaves ke
   db.set("later", value, now + 60_000);
   assertEquals(db.expireCycle(now + 10), 0);
   assertEquals(db.size, 11);
+});
+
+Deno.test("mini-redis: the Db keeps a copy of the bytes it is given, small (packed) and large", () => {
+  const db = new Db(1 << 30);
+  const buffer = new Uint8Array(200).fill(1);
+  db.set("small", buffer.subarray(0, 3));
+  db.set("next", buffer.subarray(3, 6));
+  db.set("large", buffer.subarray(0, 100));
+  buffer.fill(9); // as the next read overwrites a reused read buffer
+  assertEquals(db.get("small"), new Uint8Array(3).fill(1));
+  assertEquals(db.get("next"), new Uint8Array(3).fill(1));
+  assertEquals(db.get("large"), new Uint8Array(100).fill(1));
 });
 
 Deno.test("mini-redis: past --max-memory, writes get Redis's -OOM error; reads and DEL still work", async () => {
