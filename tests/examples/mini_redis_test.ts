@@ -420,6 +420,26 @@ Deno.test("mini-redis: a subscribed connection gets pushes, answers PING, refuse
   });
 });
 
+Deno.test("mini-redis: a subscriber that does not read is disconnected once 32 MiB wait for it", async () => {
+  await withMiniRedis([], async (port) => {
+    await using subscriber = await connectRedis(port);
+    await using publisher = await connectRedis(port);
+    assertReply(
+      await subscriber.request(command("SUBSCRIBE", "firehose")),
+      "*3\r\n$9\r\nsubscribe\r\n$8\r\nfirehose\r\n:1\r\n",
+      "SUBSCRIBE",
+    );
+    // The subscriber reads nothing more: the socket buffers fill, then the server's.
+    const message = new Uint8Array(1 << 20);
+    let published = 0;
+    for (; published < 200; published++) {
+      const receivers = await publisher.request(command("PUBLISH", "firehose", message));
+      if (receivers.value === 0) break;
+    }
+    assert(published > 32 && published < 200, `dropped after ${published} MiB`);
+  });
+});
+
 // [what a client sends, what it gets before mini-redis closes its connection]: redis-server's
 // texts, but for the two limits it does not have (it allows 2^31 elements and 512 MB values).
 const PROTOCOL_ERRORS: [string, string, string][] = [
