@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
 import { delay } from "@std/async";
 import { concat } from "@std/bytes";
+import { stripAnsiCode } from "@std/fmt/colors";
 import { startExample } from "../support/example_process.ts";
 import {
   command,
@@ -262,6 +263,27 @@ Deno.test({
       }
       // The time to live, with a second of slack for a loaded machine.
       assertMatch((await redisCli(port, ["TTL", "session"])).stdout, /^\(integer\) (99|100)\n$/);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "mini-redis: interactive redis-cli (in a terminal) starts, shows its help and runs commands",
+  ignore: toolsMissing !== undefined,
+  async fn() {
+    await withMiniRedis([], async (port) => {
+      // script(1) gives redis-cli a terminal: it then asks COMMAND DOCS on start.
+      const result = await runTool("script", ["-qec", `redis-cli -p ${port}`, "/dev/null"], {
+        stdin: "help get\nset a 1\nget a\nquit\n",
+        env: { TERM: "dumb" },
+      });
+      if (result === null) return console.warn("script(1) is not installed: not tried");
+      assertEquals(result.code, 0, result.stdout + result.stderr);
+      const printed = stripAnsiCode(result.stdout).replaceAll("\r", "");
+      assertMatch(printed, /summary: Get the value of a key/);
+      assertMatch(printed, /> OK\n/);
+      assertMatch(printed, /> "1"\n/);
     });
   },
 });
