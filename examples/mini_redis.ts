@@ -58,7 +58,8 @@
  * client that breaks the protocol gets Redis's `-ERR Protocol error: ...`
  * and is disconnected; the others are served on.
  *
- * SIGINT or SIGTERM stops accepting, closes idle connections, exits 0.
+ * SIGINT or SIGTERM stops accepting, gives connected clients a second to
+ * finish, closes them, exits 0.
  *
  * @module
  */
@@ -71,7 +72,7 @@ import {
   type RespValue,
   StreamRequestHandler,
   ThreadingTCPServer,
-} from "./../mod.ts";
+} from "../mod.ts";
 import { flag, parseCommandLine } from "./_cli.ts";
 import { serve } from "./_serve.ts";
 import type { Client } from "./mini_redis/command.ts";

@@ -68,7 +68,8 @@ export function lower(bytes: Uint8Array): string {
   return keyOf(bytes).toLowerCase();
 }
 
-const INT64_MIN = -(2n ** 63n);
+/** The range of Redis's integers: 64-bit signed. */
+export const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const ZERO = 0x30;
 const NINE = 0x39;
@@ -88,7 +89,7 @@ export function parseInteger(bytes: Uint8Array): bigint | undefined {
     if (bytes[i] < ZERO || bytes[i] > NINE) return undefined;
   }
   const value = BigInt(text(bytes));
-  return value < INT64_MIN || value > INT64_MAX ? undefined : value;
+  return outOfRange(value) ? undefined : value;
 }
 
 /** Whether a 64-bit result would overflow, as Redis checks before adding. */

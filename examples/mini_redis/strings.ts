@@ -11,6 +11,7 @@ import {
   type Client,
   type Command,
   expiryTime,
+  INT64_MIN,
   lower,
   NOT_AN_INTEGER,
   outOfRange,
@@ -21,7 +22,6 @@ import {
 import { keyOf } from "./db.ts";
 
 const encoder = new TextEncoder();
-const INT64_MIN = -(2n ** 63n);
 
 /** The options of SET, as Redis parses them: a syntax error for any other or a clash. */
 interface SetOptions {
