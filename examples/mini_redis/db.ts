@@ -117,6 +117,7 @@ export class Db {
   set(key: string, bytes: Uint8Array, expiresAt: number | "keep" = 0): void {
     const value = this.#copy(bytes);
     const old = this.#live(key);
+    const hadTimeToLive = old !== undefined && old.expiresAt !== 0;
     if (old !== undefined) this.#used -= old.value.length;
     else this.#used += key.length + ENTRY_OVERHEAD;
     this.#used += value.length;
@@ -128,8 +129,9 @@ export class Db {
     } else {
       this.#entries.set(key, { value, expiresAt: at });
     }
-    if (at === 0) this.#volatile.delete(key);
-    else this.#volatile.add(key);
+    // Only a key that had a time to live is in #volatile: a plain SET skips the lookup.
+    if (at !== 0) this.#volatile.add(key);
+    else if (hadTimeToLive) this.#volatile.delete(key);
   }
 
   /** Sets or clears (0) a live key's expiry; false when the key does not exist. */

@@ -578,6 +578,19 @@ Deno.test("mini-redis: the expiry cycle does bounded work per tick and leaves ke
   assertEquals(db.size, 11);
 });
 
+Deno.test("mini-redis: a key set again without a TTL is never taken by the expiry cycle", () => {
+  const db = new Db(1 << 30);
+  const now = Date.now();
+  const value = new Uint8Array(1);
+  db.set("kept", value, now + 5);
+  db.set("kept", value); // SET without EX: the time to live is gone
+  db.set("expired", value, now + 5);
+  db.set("later", value, now + 60_000);
+  db.expire("later", 0); // clears its time to live
+  assertEquals(db.expireCycle(now + 10), 1);
+  assertEquals([db.get("kept"), db.expiresAt("kept"), db.get("later")], [value, 0, value]);
+});
+
 Deno.test("mini-redis: the Db keeps a copy of the bytes it is given, small (packed) and large", () => {
   const db = new Db(1 << 30);
   const buffer = new Uint8Array(200).fill(1);
