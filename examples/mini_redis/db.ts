@@ -1,7 +1,6 @@
 /**
- * mini-redis's shared state, one `Db` for every connection (tokio's
- * mini-redis has the same): the keys with their values and expiry times,
- * and the pub/sub channels with their subscribers.
+ * mini-redis's shared state, one `Db` for every connection (as in tokio's
+ * mini-redis): keys, values and expiry times, and the pub/sub channels.
  *
  * Keys and channel names are binary strings: one character per byte
  * (`keyOf()`), so any bytes are a key and two keys are equal exactly when
