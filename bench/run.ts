@@ -27,6 +27,8 @@
  * @module
  */
 
+import { runRedisBenchmark } from "./redis.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 const BUILD_DIR = `${ROOT}bench/.build`;
 const LOADGEN = `${BUILD_DIR}/loadgen`;
@@ -640,6 +642,8 @@ interface Workload {
    * ratio column keep their meaning.
    */
   servers?: ServerSpec[];
+  /** A workload with a runner and table of its own (bench/redis.ts): it replaces the server loop. */
+  run?(options: Options): Promise<unknown>;
 }
 
 function sampleOf(result: LoadgenResult): Sample {
@@ -755,6 +759,14 @@ const WORKLOADS: Workload[] = [
     kind: "memory",
     measure: heldMemory(),
     rawBuffer: 256,
+  },
+  {
+    name: "redis",
+    summary: "examples/mini_redis.ts beside redis-server, redis-benchmark -P 1 and -P 16",
+    kind: "throughput",
+    servers: [],
+    measure: () => Promise.reject(new Error("the redis workload runs itself")),
+    run: ({ rounds, duration, json }) => runRedisBenchmark({ rounds, duration, json }),
   },
 ];
 
@@ -1061,6 +1073,10 @@ async function main(): Promise<void> {
 
   const tables: Table[] = [];
   for (const workload of options.workloads) {
+    if (workload.run) {
+      await workload.run(options);
+      continue;
+    }
     const servers = serversOf(workload);
     const rows: Row[] = servers.map((server) => {
       const reason = unavailable.get(server);

@@ -25,6 +25,7 @@ const PROGRAMS: Program[] = [
   { name: "greeting.ts", permissions: ["--allow-net"], binds: "tcp" },
   { name: "sticky_packets.ts", permissions: ["--allow-net"], binds: "tcp" },
   { name: "chat_room.ts", permissions: ["--allow-net"], binds: "tcp" },
+  { name: "mini_redis.ts", permissions: ["--allow-net"], binds: "tcp" },
   {
     name: "remote_command.ts",
     permissions: ["--allow-net", "--allow-run=ls,pwd,whoami,date,echo,uname", "--allow-read=."],
