@@ -87,7 +87,7 @@ export type StructValue = number | bigint | boolean | Uint8Array;
  *
  * @example Catch a value out of range
  * ```ts
- * import { pack, StructError } from "@socketserver/core";
+ * import { pack, StructError } from "@socketserver/core/struct";
  * import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
  *
  * const error = assertThrows(() => pack("B", 256), StructError);
@@ -520,7 +520,7 @@ function compile(format: string): Compiled {
  *
  * @example A record header, packed and unpacked
  * ```ts
- * import { Struct } from "@socketserver/core";
+ * import { Struct } from "@socketserver/core/struct";
  * import { assertEquals } from "@std/assert";
  *
  * const header = new Struct("!HHI"); // kind, flags, length: network order
@@ -560,7 +560,7 @@ export class Struct {
    *
    * @example
    * ```ts
-   * import { Struct } from "@socketserver/core";
+   * import { Struct } from "@socketserver/core/struct";
    * import { assertEquals } from "@std/assert";
    *
    * assertEquals(new Struct("<hc").pack(-2, new Uint8Array([65])), new Uint8Array([0xfe, 0xff, 65]));
@@ -584,7 +584,7 @@ export class Struct {
    *
    * @example
    * ```ts
-   * import { Struct } from "@socketserver/core";
+   * import { Struct } from "@socketserver/core/struct";
    * import { assertEquals } from "@std/assert";
    *
    * const buffer = new Uint8Array(6).fill(0xaa);
@@ -612,7 +612,7 @@ export class Struct {
    *
    * @example Exact and at an offset
    * ```ts
-   * import { Struct } from "@socketserver/core";
+   * import { Struct } from "@socketserver/core/struct";
    * import { assertEquals, assertThrows } from "@std/assert";
    *
    * const pair = new Struct("<BB");
@@ -645,7 +645,7 @@ export class Struct {
    *
    * @example Three records
    * ```ts
-   * import { Struct } from "@socketserver/core";
+   * import { Struct } from "@socketserver/core/struct";
    * import { assertEquals } from "@std/assert";
    *
    * const point = new Struct("<bb");
@@ -772,7 +772,7 @@ function structOf(format: string): Struct {
  *
  * @example A Python peer's header
  * ```ts
- * import { pack } from "@socketserver/core";
+ * import { pack } from "@socketserver/core/struct";
  * import { assertEquals } from "@std/assert";
  *
  * // Python: struct.pack("!I4s", 7, b"ping")
@@ -800,7 +800,7 @@ export function pack(format: string, ...values: StructValue[]): Uint8Array {
  *
  * @example Fill a header in place
  * ```ts
- * import { packInto } from "@socketserver/core";
+ * import { packInto } from "@socketserver/core/struct";
  * import { assertEquals } from "@std/assert";
  *
  * const frame = new Uint8Array(8);
@@ -834,7 +834,7 @@ export function packInto(
  *
  * @example Integers come back as numbers, 8-byte ones as bigints
  * ```ts
- * import { unpack } from "@socketserver/core";
+ * import { unpack } from "@socketserver/core/struct";
  * import { assertEquals } from "@std/assert";
  *
  * const bytes = new Uint8Array([0xff, 0xff, 1, 0, 0, 0, 0, 0, 0, 0]);
@@ -861,7 +861,7 @@ export function unpack(format: string, bytes: Uint8Array, offset?: number): Stru
  *
  * @example Standard and native sizes
  * ```ts
- * import { calcsize } from "@socketserver/core";
+ * import { calcsize } from "@socketserver/core/struct";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(calcsize("<bi"), 5);
@@ -885,7 +885,7 @@ export function calcsize(format: string): number {
  *
  * @example Records in one buffer
  * ```ts
- * import { iterUnpack } from "@socketserver/core";
+ * import { iterUnpack } from "@socketserver/core/struct";
  * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const bytes = new Uint8Array([0, 1, 0, 2, 0, 3]);

@@ -19,7 +19,7 @@
  *
  * @example Consume a 2-byte header, then see what is left
  * ```ts
- * import { ByteWindow } from "@socketserver/core";
+ * import { ByteWindow } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const window = new ByteWindow(new Uint8Array([0, 3, 1, 2, 3]));

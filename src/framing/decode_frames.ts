@@ -14,7 +14,7 @@ import type { Codec } from "./codec.ts";
  *
  * @example Two one-byte-length frames in one buffer
  * ```ts
- * import { decodeFrames, type Codec } from "@socketserver/core";
+ * import { decodeFrames, type Codec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const withLengthByte: Codec<Uint8Array> = {

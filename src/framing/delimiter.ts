@@ -102,7 +102,7 @@ const utf8 = new TextEncoder();
  *
  * @example Split NUL-terminated messages
  * ```ts
- * import { DelimiterCodec, decodeFrames, encodeFrame } from "@socketserver/core";
+ * import { DelimiterCodec, decodeFrames, encodeFrame } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new DelimiterCodec({ delimiters: "\0" });
@@ -114,7 +114,7 @@ const utf8 = new TextEncoder();
  *
  * @example Accept "\r\n" and "\n", keep the last unterminated frame
  * ```ts
- * import { DelimiterCodec, decodeFrames } from "@socketserver/core";
+ * import { DelimiterCodec, decodeFrames } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new DelimiterCodec({ delimiters: ["\r\n", "\n"], emitUnterminated: true });
@@ -162,7 +162,7 @@ export class DelimiterCodec implements Codec<Uint8Array> {
    *
    * @example A frame that arrives in two reads
    * ```ts
-   * import { ByteWindow, DelimiterCodec } from "@socketserver/core";
+   * import { ByteWindow, DelimiterCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const decoder = new DelimiterCodec().decoder();
@@ -189,7 +189,7 @@ export class DelimiterCodec implements Codec<Uint8Array> {
    *
    * @example Encode a frame
    * ```ts
-   * import { DelimiterCodec, encodeFrame } from "@socketserver/core";
+   * import { DelimiterCodec, encodeFrame } from "@socketserver/core/framing";
    * import { assertEquals, assertThrows } from "@std/assert";
    *
    * const codec = new DelimiterCodec({ delimiters: ["\r\n", "\n"] });

@@ -13,7 +13,7 @@ import type { ByteSink, Codec } from "./codec.ts";
  *
  * @example Encode a length-prefixed frame by hand-made codec
  * ```ts
- * import { encodeFrame, type Codec } from "@socketserver/core";
+ * import { encodeFrame, type Codec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const withLengthByte: Codec<Uint8Array> = {

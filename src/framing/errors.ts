@@ -14,7 +14,7 @@
  *
  * @example Catch a frame that is too long
  * ```ts
- * import { FrameTooLongError } from "@socketserver/core";
+ * import { FrameTooLongError } from "@socketserver/core/framing";
  * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new FrameTooLongError(9_000_000, 8_388_608);
@@ -58,7 +58,7 @@ export class FrameTooLongError extends RangeError {
  *
  * @example A negative signed length
  * ```ts
- * import { InvalidLengthError } from "@socketserver/core";
+ * import { InvalidLengthError } from "@socketserver/core/framing";
  * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new InvalidLengthError(-5, "length field is negative");
@@ -88,7 +88,7 @@ export class InvalidLengthError extends RangeError {
  *
  * @example Bytes left at end of stream
  * ```ts
- * import { IncompleteFrameError } from "@socketserver/core";
+ * import { IncompleteFrameError } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const error = new IncompleteFrameError(3, 10);
@@ -125,7 +125,7 @@ export class IncompleteFrameError extends Error {
  *
  * @example A header that is not JSON
  * ```ts
- * import { FrameSyntaxError } from "@socketserver/core";
+ * import { FrameSyntaxError } from "@socketserver/core/framing";
  * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new FrameSyntaxError("JSON header of 7 bytes does not parse", 12);

@@ -47,7 +47,7 @@ const CODEC_NAME = "FixedLengthCodec";
  *
  * @example Cut a stream into 4-byte records
  * ```ts
- * import { decodeFrames, encodeFrame, FixedLengthCodec } from "@socketserver/core";
+ * import { decodeFrames, encodeFrame, FixedLengthCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new FixedLengthCodec({ frameLength: 4 });
@@ -90,7 +90,7 @@ export class FixedLengthCodec implements Codec<Uint8Array> {
    *
    * @example A record split across two reads
    * ```ts
-   * import { ByteWindow, FixedLengthCodec } from "@socketserver/core";
+   * import { ByteWindow, FixedLengthCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const decoder = new FixedLengthCodec({ frameLength: 3 }).decoder();
@@ -112,7 +112,7 @@ export class FixedLengthCodec implements Codec<Uint8Array> {
    *
    * @example A record of the wrong size is refused
    * ```ts
-   * import { encodeFrame, FixedLengthCodec } from "@socketserver/core";
+   * import { encodeFrame, FixedLengthCodec } from "@socketserver/core/framing";
    * import { assertEquals, assertThrows } from "@std/assert";
    *
    * const codec = new FixedLengthCodec({ frameLength: 2 });

@@ -41,7 +41,7 @@ const EMPTY = new Uint8Array(0);
  *
  * @example Lines from a byte stream
  * ```ts
- * import { FrameDecoderStream, LinesCodec } from "@socketserver/core";
+ * import { FrameDecoderStream, LinesCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const chunks = ["HELO\r\nQU", "IT\nbye"].map((text) => new TextEncoder().encode(text));
@@ -51,7 +51,7 @@ const EMPTY = new Uint8Array(0);
  *
  * @example A frame cut short errors the stream
  * ```ts
- * import { DelimiterCodec, FrameDecoderStream, IncompleteFrameError } from "@socketserver/core";
+ * import { DelimiterCodec, FrameDecoderStream, IncompleteFrameError } from "@socketserver/core/framing";
  * import { assertRejects } from "@std/assert";
  *
  * const frames = ReadableStream.from([new Uint8Array([1, 10, 2])])
@@ -86,7 +86,7 @@ export class FrameDecoderStream<Frame> extends TransformStream<Uint8Array, Frame
  *
  * @example Length-prefixed JSON headers to bytes and back
  * ```ts
- * import { FrameDecoderStream, FrameEncoderStream, JsonHeaderCodec } from "@socketserver/core";
+ * import { FrameDecoderStream, FrameEncoderStream, JsonHeaderCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new JsonHeaderCodec();

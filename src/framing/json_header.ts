@@ -89,7 +89,7 @@ const CODEC_NAME = "JsonHeaderCodec";
  *
  * @example Read what a Python client sends
  * ```ts
- * import { decodeFrames, JsonHeaderCodec } from "@socketserver/core";
+ * import { decodeFrames, JsonHeaderCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * // header = json.dumps({"file_name": "a.txt", "file_size": 5}).encode()
@@ -103,7 +103,7 @@ const CODEC_NAME = "JsonHeaderCodec";
  *
  * @example Write a frame: the body size is filled in
  * ```ts
- * import { encodeFrame, JsonHeaderCodec } from "@socketserver/core";
+ * import { encodeFrame, JsonHeaderCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const bytes = encodeFrame(new JsonHeaderCodec({ headerLengthFormat: "!H" }), {
@@ -158,7 +158,7 @@ export class JsonHeaderCodec implements Codec<JsonHeaderFrame> {
    *
    * @example A frame that arrives in pieces
    * ```ts
-   * import { ByteWindow, JsonHeaderCodec } from "@socketserver/core";
+   * import { ByteWindow, JsonHeaderCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const json = new TextEncoder().encode('{"file_size":2}');
@@ -194,7 +194,7 @@ export class JsonHeaderCodec implements Codec<JsonHeaderFrame> {
    *
    * @example The body size field is overwritten
    * ```ts
-   * import { decodeFrames, encodeFrame, JsonHeaderCodec } from "@socketserver/core";
+   * import { decodeFrames, encodeFrame, JsonHeaderCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const codec = new JsonHeaderCodec({ bodySizeField: "size" });

@@ -92,7 +92,7 @@ interface BodyProgress {
  *
  * @example Receive a file in chunks
  * ```ts
- * import { ByteWindow, JsonHeaderStreamCodec, type JsonHeaderStreamFrame } from "@socketserver/core";
+ * import { ByteWindow, JsonHeaderStreamCodec, type JsonHeaderStreamFrame } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const json = new TextEncoder().encode('{"file_name": "a.txt", "file_size": 5}');
@@ -113,7 +113,7 @@ interface BodyProgress {
  *
  * @example Send a file in chunks
  * ```ts
- * import { type ByteSink, JsonHeaderStreamCodec } from "@socketserver/core";
+ * import { type ByteSink, JsonHeaderStreamCodec } from "@socketserver/core/framing";
  * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const parts: Uint8Array[] = [];
@@ -176,7 +176,7 @@ export class JsonHeaderStreamCodec implements Codec<JsonHeaderStreamFrame> {
    *
    * @example An empty body gives a header, then the end
    * ```ts
-   * import { ByteWindow, JsonHeaderStreamCodec } from "@socketserver/core";
+   * import { ByteWindow, JsonHeaderStreamCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const json = new TextEncoder().encode('{"file_size": 0}');
@@ -211,7 +211,7 @@ export class JsonHeaderStreamCodec implements Codec<JsonHeaderStreamFrame> {
    *
    * @example A header, a body in two chunks, the end
    * ```ts
-   * import { type ByteSink, decodeFrames, JsonHeaderStreamCodec } from "@socketserver/core";
+   * import { type ByteSink, decodeFrames, JsonHeaderStreamCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const codec = new JsonHeaderStreamCodec({ bodySizeField: "size" });

@@ -55,7 +55,7 @@ const NATIVE_LITTLE_ENDIAN = true;
  *
  * @example The classic `struct.pack('i', n)` header
  * ```ts
- * import { lengthFieldFromFormat } from "@socketserver/core";
+ * import { lengthFieldFromFormat } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(lengthFieldFromFormat("i"), { size: 4, littleEndian: true, signed: true });
@@ -87,7 +87,7 @@ export function lengthFieldFromFormat(format: string): LengthField {
  *
  * @example
  * ```ts
- * import { maxLengthOf } from "@socketserver/core";
+ * import { maxLengthOf } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(maxLengthOf({ size: 2, littleEndian: false, signed: false }), 65535);
@@ -107,7 +107,7 @@ export function maxLengthOf(field: LengthField): number {
  *
  * @example
  * ```ts
- * import { readLength } from "@socketserver/core";
+ * import { readLength } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const field = { size: 4, littleEndian: false, signed: false } as const;
@@ -173,7 +173,7 @@ function negativeLength(value: number): InvalidLengthError {
  *
  * @example
  * ```ts
- * import { writeLength } from "@socketserver/core";
+ * import { writeLength } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const bytes = new Uint8Array(2);

@@ -220,7 +220,7 @@ const TWO_POW_32 = 2 ** 32;
  *
  * @example Decode what Python's `struct.pack('i', n) + payload` sends
  * ```ts
- * import { decodeFrames, encodeFrame, LengthPrefixedCodec } from "@socketserver/core";
+ * import { decodeFrames, encodeFrame, LengthPrefixedCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new LengthPrefixedCodec({ format: "i" });
@@ -232,7 +232,7 @@ const TWO_POW_32 = 2 ** 32;
  *
  * @example Skip a frame that is too long and keep going
  * ```ts
- * import { decodeFrames, LengthPrefixedCodec } from "@socketserver/core";
+ * import { decodeFrames, LengthPrefixedCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new LengthPrefixedCodec({
@@ -333,7 +333,7 @@ export class LengthPrefixedCodec implements Codec<Uint8Array> {
    *
    * @example Frames split across reads
    * ```ts
-   * import { ByteWindow, LengthPrefixedCodec } from "@socketserver/core";
+   * import { ByteWindow, LengthPrefixedCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const decoder = new LengthPrefixedCodec({ lengthFieldLength: 2 }).decoder();
@@ -366,7 +366,7 @@ export class LengthPrefixedCodec implements Codec<Uint8Array> {
    *
    * @example Encode with a little-endian 2-byte length
    * ```ts
-   * import { encodeFrame, LengthPrefixedCodec } from "@socketserver/core";
+   * import { encodeFrame, LengthPrefixedCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const codec = new LengthPrefixedCodec({ format: "<H" });

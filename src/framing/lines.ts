@@ -69,7 +69,7 @@ const utf8 = new TextEncoder();
  *
  * @example Read lines however they end
  * ```ts
- * import { decodeFrames, LinesCodec } from "@socketserver/core";
+ * import { decodeFrames, LinesCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new LinesCodec();
@@ -79,7 +79,7 @@ const utf8 = new TextEncoder();
  *
  * @example Write a line
  * ```ts
- * import { encodeFrame, LinesCodec } from "@socketserver/core";
+ * import { encodeFrame, LinesCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const bytes = encodeFrame(new LinesCodec(), "250 OK");
@@ -135,7 +135,7 @@ export class LinesCodec implements Codec<string> {
    *
    * @example A line that arrives in two reads
    * ```ts
-   * import { ByteWindow, LinesCodec } from "@socketserver/core";
+   * import { ByteWindow, LinesCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const decoder = new LinesCodec().decoder();
@@ -162,7 +162,7 @@ export class LinesCodec implements Codec<string> {
    *
    * @example Encode a line
    * ```ts
-   * import { encodeFrame, LinesCodec } from "@socketserver/core";
+   * import { encodeFrame, LinesCodec } from "@socketserver/core/framing";
    * import { assertEquals, assertThrows } from "@std/assert";
    *
    * const codec = new LinesCodec();

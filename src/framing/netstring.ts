@@ -58,7 +58,7 @@ const MAX_LENGTH_DIGITS = 16;
  *
  * @example Decode two netstrings, one of them empty
  * ```ts
- * import { decodeFrames, encodeFrame, NetstringCodec } from "@socketserver/core";
+ * import { decodeFrames, encodeFrame, NetstringCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new NetstringCodec();
@@ -70,7 +70,7 @@ const MAX_LENGTH_DIGITS = 16;
  *
  * @example Bad input carries its offset
  * ```ts
- * import { decodeFrames, FrameSyntaxError, NetstringCodec } from "@socketserver/core";
+ * import { decodeFrames, FrameSyntaxError, NetstringCodec } from "@socketserver/core/framing";
  * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const wire = new TextEncoder().encode("05:hello,");
@@ -112,7 +112,7 @@ export class NetstringCodec implements Codec<Uint8Array> {
    *
    * @example A netstring split across two reads
    * ```ts
-   * import { ByteWindow, NetstringCodec } from "@socketserver/core";
+   * import { ByteWindow, NetstringCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const text = new TextEncoder();
@@ -143,7 +143,7 @@ export class NetstringCodec implements Codec<Uint8Array> {
    *
    * @example Encode an empty frame
    * ```ts
-   * import { encodeFrame, NetstringCodec } from "@socketserver/core";
+   * import { encodeFrame, NetstringCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const wire = encodeFrame(new NetstringCodec(), new Uint8Array(0));

@@ -56,7 +56,7 @@ const MAX_ENCODED_VARINT_BYTES = 8;
  *
  * @example Round-trip a short and a long frame
  * ```ts
- * import { decodeFrames, encodeFrame, VarintLengthCodec } from "@socketserver/core";
+ * import { decodeFrames, encodeFrame, VarintLengthCodec } from "@socketserver/core/framing";
  * import { assertEquals } from "@std/assert";
  *
  * const codec = new VarintLengthCodec();
@@ -102,7 +102,7 @@ export class VarintLengthCodec implements Codec<Uint8Array> {
    *
    * @example A varint split across two reads
    * ```ts
-   * import { ByteWindow, VarintLengthCodec } from "@socketserver/core";
+   * import { ByteWindow, VarintLengthCodec } from "@socketserver/core/framing";
    * import { assertEquals } from "@std/assert";
    *
    * const decoder = new VarintLengthCodec().decoder();
@@ -130,7 +130,7 @@ export class VarintLengthCodec implements Codec<Uint8Array> {
    *
    * @example A frame over the limit is refused
    * ```ts
-   * import { encodeFrame, FrameTooLongError, VarintLengthCodec } from "@socketserver/core";
+   * import { encodeFrame, FrameTooLongError, VarintLengthCodec } from "@socketserver/core/framing";
    * import { assertThrows } from "@std/assert";
    *
    * const codec = new VarintLengthCodec({ maxFrameLength: 2 });

@@ -13,7 +13,7 @@
  *
  * @example Tell a bad header from other errors
  * ```ts
- * import { ProxyProtocolError } from "@socketserver/core";
+ * import { ProxyProtocolError } from "@socketserver/core/proxy";
  * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new ProxyProtocolError("v1 source port 70000 is out of range 0 to 65535", 32);

@@ -194,7 +194,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  *
  * @example Parse a v1 header followed by data
  * ```ts
- * import { parseProxyHeader } from "@socketserver/core";
+ * import { parseProxyHeader } from "@socketserver/core/proxy";
  * import { assertEquals } from "@std/assert";
  *
  * const bytes = new TextEncoder().encode("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\nGET /");
@@ -206,7 +206,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  *
  * @example Parse a v2 LOCAL header (a health check)
  * ```ts
- * import { parseProxyHeader } from "@socketserver/core";
+ * import { parseProxyHeader } from "@socketserver/core/proxy";
  * import { assertEquals } from "@std/assert";
  *
  * const local = Uint8Array.of(
@@ -221,7 +221,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  *
  * @example A malformed header is a typed error
  * ```ts
- * import { parseProxyHeader, ProxyProtocolError } from "@socketserver/core";
+ * import { parseProxyHeader, ProxyProtocolError } from "@socketserver/core/proxy";
  * import { assertEquals, assertThrows } from "@std/assert";
  *
  * const bad = new TextEncoder().encode("PROXY TCP4 192.0.2.1 198.51.100.2 99999 ");

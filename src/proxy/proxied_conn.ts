@@ -19,7 +19,7 @@ import type { ProxyHeader } from "./parse_proxy_header.ts";
  *
  * @example Bytes after the header come first
  * ```ts
- * import { parseProxyHeader, ProxiedConn } from "@socketserver/core";
+ * import { parseProxyHeader, ProxiedConn } from "@socketserver/core/proxy";
  * import { assertEquals } from "@std/assert";
  *
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -110,7 +110,7 @@ const ACCEPT_ERROR_PAUSE_MS = 100;
  *
  * @example Serve until a handler asks to stop
  * ```ts
- * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core";
+ * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core/server";
  * import { assert } from "@std/assert";
  *
  * class StopOnRequest extends StreamRequestHandler {
@@ -214,7 +214,7 @@ export abstract class BaseServer<Request, ClientAddress, ServerAddress = ClientA
    *
    * @example An idle handler returns as soon as the server drains
    * ```ts
-   * import { BaseRequestHandler, ThreadingTCPServer } from "@socketserver/core";
+   * import { BaseRequestHandler, ThreadingTCPServer } from "@socketserver/core/server";
    * import { assertEquals } from "@std/assert";
    *
    * class WaitForDrain extends BaseRequestHandler {
@@ -700,7 +700,7 @@ function noop(): void {}
  *
  * @example Run any server until SIGINT, saying how long the drain may take
  * ```ts ignore
- * import type { AnyServer } from "@socketserver/core";
+ * import type { AnyServer } from "@socketserver/core/server";
  *
  * export async function runUntilSignal(server: AnyServer): Promise<void> {
  *   const stop = () => {

@@ -153,7 +153,7 @@ export function datagramSettings(
  *
  * @example Every datagram server is a DatagramServer
  * ```ts
- * import { DatagramRequestHandler, DatagramServer, UDPServer } from "@socketserver/core";
+ * import { DatagramRequestHandler, DatagramServer, UDPServer } from "@socketserver/core/server";
  * import { assert, assertEquals } from "@std/assert";
  *
  * await using server = new UDPServer({ hostname: "127.0.0.1", port: 0 }, DatagramRequestHandler);

@@ -15,7 +15,7 @@ import { formatAddress } from "./format_address.ts";
  *
  * @example
  * ```ts
- * import { DatagramTooLongError } from "@socketserver/core";
+ * import { DatagramTooLongError } from "@socketserver/core/server";
  * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new DatagramTooLongError(8192);
@@ -57,7 +57,7 @@ export class DatagramTooLongError extends RangeError {
  *
  * @example Tell a handshake failure from a handler error
  * ```ts
- * import { TLSHandshakeError } from "@socketserver/core";
+ * import { TLSHandshakeError } from "@socketserver/core/server";
  * import { assert, assertEquals } from "@std/assert";
  *
  * const cause = new Deno.errors.InvalidData("received corrupt message of type InvalidContentType");
@@ -102,7 +102,7 @@ export class TLSHandshakeError extends Error {
  *
  * @example Read the numbers of a dropped reply
  * ```ts
- * import { AmplificationLimitError } from "@socketserver/core";
+ * import { AmplificationLimitError } from "@socketserver/core/server";
  * import { assert, assertEquals } from "@std/assert";
  *
  * const peer = { transport: "udp" as const, hostname: "192.0.2.7", port: 5353 };
@@ -177,7 +177,7 @@ export class AmplificationLimitError extends RangeError {
  *
  * @example Read the numbers of a dropped reflection
  * ```ts
- * import { ReflectedReplyError } from "@socketserver/core";
+ * import { ReflectedReplyError } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * const peer = { transport: "udp" as const, hostname: "192.0.2.7", port: 7 };

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { formatAddress } from "@socketserver/core";
+ * import { formatAddress } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * assertEquals(formatAddress({ transport: "tcp", hostname: "::1", port: 80 }), "[::1]:80");

@@ -81,7 +81,7 @@ const STREAM_SETTINGS = [
  *
  * @example Every stream server is a StreamServer
  * ```ts
- * import { StreamServer, TCPServer, BaseRequestHandler } from "@socketserver/core";
+ * import { StreamServer, TCPServer, BaseRequestHandler } from "@socketserver/core/server";
  * import { assert, assertEquals } from "@std/assert";
  *
  * await using server = new TCPServer({ hostname: "127.0.0.1", port: 0 }, BaseRequestHandler);
@@ -91,7 +91,7 @@ const STREAM_SETTINGS = [
  *
  * @example Behind a load balancer: the client's address from a PROXY header
  * ```ts
- * import { StreamRequestHandler, ThreadingTCPServer, formatAddress } from "@socketserver/core";
+ * import { StreamRequestHandler, ThreadingTCPServer, formatAddress } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * class Hello extends StreamRequestHandler {

@@ -86,7 +86,7 @@ const TCP_SETTINGS = [
  *
  * @example Serve one request at a time
  * ```ts
- * import { StreamRequestHandler, TCPServer } from "@socketserver/core";
+ * import { StreamRequestHandler, TCPServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * class Echo extends StreamRequestHandler {
@@ -177,7 +177,7 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
  *
  * @example Two clients served at the same time
  * ```ts
- * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core";
+ * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * class Echo extends StreamRequestHandler {

@@ -105,7 +105,7 @@ const TLS_SETTINGS = ["alpnProtocols", "handshakeTimeout", "suppressRaggedEofs"]
  *
  * @example Serve one TLS client
  * ```ts
- * import { StreamRequestHandler, TLSServer } from "@socketserver/core";
+ * import { StreamRequestHandler, TLSServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * // A throwaway certificate for 127.0.0.1 (needs the openssl CLI). Deno's
@@ -255,7 +255,7 @@ export class TLSServer extends TCPServer {
  *
  * @example A handler reports the negotiated ALPN protocol
  * ```ts
- * import { StreamRequestHandler, ThreadingTLSServer } from "@socketserver/core";
+ * import { StreamRequestHandler, ThreadingTLSServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * // A throwaway certificate for 127.0.0.1 (needs the openssl CLI).

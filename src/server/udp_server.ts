@@ -62,7 +62,7 @@ export interface UDPServerOptions extends DatagramServerOptions<UDPBoundAddress>
  *
  * @example Echo one datagram
  * ```ts
- * import { DatagramRequestHandler, UDPServer } from "@socketserver/core";
+ * import { DatagramRequestHandler, UDPServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * class Echo extends DatagramRequestHandler {
@@ -137,7 +137,7 @@ export class UDPServer extends DatagramServer<UDPBoundAddress> {
  *
  * @example A slow datagram does not hold up a fast one
  * ```ts
- * import { DatagramRequestHandler, ThreadingUDPServer } from "@socketserver/core";
+ * import { DatagramRequestHandler, ThreadingUDPServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * const { promise: released, resolve: release } = Promise.withResolvers<void>();

@@ -44,7 +44,7 @@ export type UnixDatagramBoundAddress = Deno.UnixAddr & { transport: "unixpacket"
  *
  * @example Echo a datagram from a socket bound to its own path
  * ```ts
- * import { DatagramRequestHandler, UnixDatagramServer } from "@socketserver/core";
+ * import { DatagramRequestHandler, UnixDatagramServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * class Echo extends DatagramRequestHandler {
@@ -125,7 +125,7 @@ export class UnixDatagramServer extends DatagramServer<UnixDatagramBoundAddress>
  *
  * @example Two datagrams handled at once
  * ```ts
- * import { DatagramRequestHandler, ThreadingUnixDatagramServer } from "@socketserver/core";
+ * import { DatagramRequestHandler, ThreadingUnixDatagramServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * const { promise: released, resolve: release } = Promise.withResolvers<void>();

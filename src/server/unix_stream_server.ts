@@ -30,7 +30,7 @@ export interface UnixAddress {
  *
  * @example Serve one client on a socket file
  * ```ts
- * import { StreamRequestHandler, UnixStreamServer } from "@socketserver/core";
+ * import { StreamRequestHandler, UnixStreamServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * class Hello extends StreamRequestHandler {
@@ -86,7 +86,7 @@ export class UnixStreamServer extends StreamServer<UnixBoundAddress> {
  *
  * @example Serve clients concurrently on a socket file
  * ```ts
- * import { StreamRequestHandler, ThreadingUnixStreamServer } from "@socketserver/core";
+ * import { StreamRequestHandler, ThreadingUnixStreamServer } from "@socketserver/core/server";
  * import { assertEquals } from "@std/assert";
  *
  * class Hello extends StreamRequestHandler {

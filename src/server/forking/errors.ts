@@ -17,7 +17,7 @@ import { describeError } from "../_error_report.ts";
  *
  * @example Tell a crashed worker from a handler's error
  * ```ts
- * import { WorkerCrashError } from "@socketserver/core";
+ * import { WorkerCrashError } from "@socketserver/core/forking";
  * import { assert, assertEquals } from "@std/assert";
  *
  * const error = new WorkerCrashError(1, 0.2, new Error("boom"));

@@ -205,13 +205,14 @@ class HandlerNotImported extends BaseRequestHandler {
  *
  * @example Echo on a pool of two workers
  * ```ts
- * import { BaseServer, ForkingTCPServer } from "@socketserver/core";
+ * import { ForkingTCPServer } from "@socketserver/core/forking";
+ * import { BaseServer } from "@socketserver/core/server";
  * import { assert, assertEquals } from "@std/assert";
  *
  * // The handler lives in a module of its own; in a program this is a file:
  * // { module: new URL("./handlers.ts", import.meta.url), export: "Echo" }.
  * const source = `
- *   import { StreamRequestHandler } from "${import.meta.resolve("@socketserver/core")}";
+ *   import { StreamRequestHandler } from "${import.meta.resolve("@socketserver/core/server")}";
  *   export class Echo extends StreamRequestHandler {
  *     override async handle() {
  *       for await (const chunk of this.rfile) await this.wfile.write(chunk);
