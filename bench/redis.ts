@@ -20,11 +20,20 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { delay } from "@std/async/delay";
+import { markdownTable, median } from "./_stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TESTS = ["PING_MBULK", "SET", "GET"] as const;
 const DEPTHS = [1, 16] as const;
 const CONNECTIONS = 50;
+
+/** What the redis workload measured. */
+export interface RedisBenchResult {
+  /** The geometric mean of mini-redis / redis-server over the tests, per pipeline depth. */
+  geomeans: Record<number, number>;
+  /** The table as a Markdown section, for bench/RESULTS.md ("" with `--json` or when skipped). */
+  markdown: string;
+}
 
 /** What `deno task bench` passes to a workload that runs itself. */
 export interface RedisBenchOptions {
@@ -124,12 +133,6 @@ async function benchmark(pin: string[], port: number, depth: number, requests: n
   return rps;
 }
 
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 const loadAverage = async () => (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3);
 
 /**
@@ -139,12 +142,12 @@ const loadAverage = async () => (await Deno.readTextFile("/proc/loadavg")).split
  */
 export async function runRedisBenchmark(
   options: RedisBenchOptions,
-): Promise<Record<number, number>> {
+): Promise<RedisBenchResult> {
   const say = (line: string) => options.json ? console.error(line) : console.log(line);
   for (const program of ["redis-server", "redis-benchmark"]) {
     if (!await runs(program)) {
       say(`redis: skipped: ${program} not found (apt-get install redis-server redis-tools)`);
-      return {};
+      return { geomeans: {}, markdown: "" };
     }
   }
   const pin = await pinning();
@@ -197,13 +200,13 @@ export async function runRedisBenchmark(
   }
 }
 
-/** Prints the table of medians and ratios; returns the geometric mean of the ratios per depth. */
+/** Prints the table of medians and ratios; returns it with the geometric mean of the ratios per depth. */
 function report(
   samples: Samples,
   options: RedisBenchOptions,
   notes: string[],
   requests: Map<number, number>,
-): Record<number, number> {
+): RedisBenchResult {
   const [mini, redis] = SERVERS.map((server) => samples.get(server.name)!);
   const rows = [["depth", "test", "mini-redis rps", "redis-server rps", "ratio"]];
   const geomeans: Record<number, number> = {};
@@ -231,14 +234,13 @@ function report(
   }
   if (options.json) {
     console.log(JSON.stringify({ type: "redis-summary", geomeans, notes }));
-    return geomeans;
+    return { geomeans, markdown: "" };
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  console.log(
-    `\nredis: redis-benchmark -t ping_mbulk,set,get -c ${CONNECTIONS} -n ${
-      DEPTHS.map((depth) => `${requests.get(depth)} (-P ${depth})`).join(", ")
-    }, median of ${options.rounds} rounds`,
-  );
+  const title = `redis: redis-benchmark -t ping_mbulk,set,get -c ${CONNECTIONS} -n ${
+    DEPTHS.map((depth) => `${requests.get(depth)} (-P ${depth})`).join(", ")
+  }, median of ${options.rounds} rounds`;
+  console.log(`\n${title}`);
   for (const row of rows) {
     console.log(
       row.map((cell, column) =>
@@ -246,10 +248,11 @@ function report(
       ).join("  "),
     );
   }
-  for (const note of [...notes, "ratio: mini-redis / redis-server, medians; above 1 is faster"]) {
-    console.log(`  ${note}`);
-  }
-  return geomeans;
+  const allNotes = [...notes, "ratio: mini-redis / redis-server, medians; above 1 is faster"];
+  for (const note of allNotes) console.log(`  ${note}`);
+  const markdown = `## ${title}\n\n${markdownTable(rows[0], rows.slice(1))}\n\n` +
+    allNotes.map((note) => `- ${note}`).join("\n");
+  return { geomeans, markdown };
 }
 
 if (import.meta.main) {

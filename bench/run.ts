@@ -28,6 +28,7 @@
  */
 
 import { runRedisBenchmark } from "./redis.ts";
+import { markdownTable, median } from "./_stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BUILD_DIR = `${ROOT}bench/.build`;
@@ -642,8 +643,12 @@ interface Workload {
    * ratio column keep their meaning.
    */
   servers?: ServerSpec[];
-  /** A workload with a runner and table of its own (bench/redis.ts): it replaces the server loop. */
-  run?(options: Options): Promise<unknown>;
+  /**
+   * A workload with a runner and table of its own (bench/redis.ts): it
+   * replaces the server loop, prints its table, and returns it as a
+   * Markdown section for `--write`.
+   */
+  run?(options: Options): Promise<string>;
 }
 
 function sampleOf(result: LoadgenResult): Sample {
@@ -766,7 +771,8 @@ const WORKLOADS: Workload[] = [
     kind: "throughput",
     servers: [],
     measure: () => Promise.reject(new Error("the redis workload runs itself")),
-    run: ({ rounds, duration, json }) => runRedisBenchmark({ rounds, duration, json }),
+    run: async ({ rounds, duration, json }) =>
+      (await runRedisBenchmark({ rounds, duration, json })).markdown,
   },
 ];
 
@@ -783,12 +789,6 @@ interface Row {
 interface Table {
   workload: Workload;
   rows: Row[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function metric(workload: Workload, sample: Sample): number {
@@ -939,12 +939,6 @@ function textTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-function markdownTable(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  const rule = header.map((_, i) => i === 0 ? "---" : "--:");
-  return [line(header), line(rule), ...rows.map(line)].join("\n");
-}
-
 function title(table: Table, options: Options): string {
   const rounds = options.rounds === 1 ? "1 round" : `median of ${options.rounds} rounds`;
   const seconds = table.workload.kind === "memory"
@@ -998,7 +992,12 @@ function summaryJson(table: Table): object[] {
   });
 }
 
-async function writeResults(tables: Table[], machine: Machine, options: Options): Promise<string> {
+async function writeResults(
+  tables: Table[],
+  ownSections: string[],
+  machine: Machine,
+  options: Options,
+): Promise<string> {
   const path = `${ROOT}bench/RESULTS.md`;
   const sections = tables.map((table) => {
     const { header, rows, notes } = tableRows(table, options);
@@ -1020,6 +1019,7 @@ async function writeResults(tables: Table[], machine: Machine, options: Options)
       `- load average (1, 5, 15 min) at the start: ${machine.loadAverage}; at the end: ${await loadAverage()} (above 0 means other processes shared the CPUs)`,
     ].join("\n"),
     ...sections,
+    ...ownSections.filter((section) => section !== ""),
   ].join("\n\n") + "\n";
   await Deno.writeTextFile(path, text);
   // deno fmt owns markdown layout (table padding): format it so that
@@ -1072,9 +1072,11 @@ async function main(): Promise<void> {
   }
 
   const tables: Table[] = [];
+  /** Markdown sections of the workloads that run themselves. */
+  const ownSections: string[] = [];
   for (const workload of options.workloads) {
     if (workload.run) {
-      await workload.run(options);
+      ownSections.push(await workload.run(options));
       continue;
     }
     const servers = serversOf(workload);
@@ -1121,7 +1123,9 @@ async function main(): Promise<void> {
       for (const note of notes) console.log(`  ${note}`);
     }
   }
-  if (options.write) report(`\nwrote ${await writeResults(tables, machine, options)}`);
+  if (options.write) {
+    report(`\nwrote ${await writeResults(tables, ownSections, machine, options)}`);
+  }
 }
 
 // Children must not outlive the runner, also when it is interrupted.
