@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { FrameMemoryBudget } from "../io/frame_memory_budget.ts";
+
 /**
  * What a handler may ask of the server that runs it. Declare a narrower type
  * in a subclass to reach your own server's fields:
@@ -19,6 +21,12 @@ export interface HandlerServer {
    * server here has it; a custom server may leave it out.
    */
   readonly draining?: AbortSignal;
+  /**
+   * The budget for the memory all connections' large frames hold at once;
+   * a stream handler's reader accounts there. Stream servers have it; a
+   * server without one sets no such bound.
+   */
+  readonly frameMemory?: FrameMemoryBudget;
 }
 
 /**
@@ -32,6 +40,9 @@ export interface HandlerServer {
  *
  * For subclasses: override `handle()`, and `setup()` / `finish()` for
  * per-request resources. Read `request`, `clientAddress` and `server`.
+ * `server` is typed as what every server offers ({@linkcode HandlerServer});
+ * one line types it as your own server class:
+ * `declare readonly server: MyServer;` (no code is emitted for it).
  *
  * @typeParam Request What one request is (`Deno.Conn` for stream servers).
  * @typeParam ClientAddress The peer's address type.
@@ -52,6 +63,32 @@ export interface HandlerServer {
  * using conn = await Deno.connect(server.address);
  * const reply = new Uint8Array(8);
  * assertEquals(await conn.read(reply), 8);
+ * await serving;
+ * ```
+ *
+ * @example Reach your own server's fields: one `declare` line
+ * ```ts
+ * import { StreamRequestHandler, ThreadingTCPServer } from "@socketserver/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * class CountingServer extends ThreadingTCPServer {
+ *   visits = 0;
+ * }
+ *
+ * class Visit extends StreamRequestHandler {
+ *   declare readonly server: CountingServer;
+ *   override async handle() {
+ *     await this.wfile.write(`visit ${++this.server.visits} from port ${this.clientAddress.port}\n`);
+ *   }
+ * }
+ *
+ * await using server = new CountingServer({ hostname: "127.0.0.1", port: 0 }, Visit);
+ * const serving = server.handleRequest();
+ * using conn = await Deno.connect(server.address);
+ * const reply = new Uint8Array(64);
+ * const count = await conn.read(reply);
+ * const text = new TextDecoder().decode(reply.subarray(0, count!));
+ * assertEquals(text, `visit 1 from port ${(conn.localAddr as Deno.NetAddr).port}\n`);
  * await serving;
  * ```
  */
@@ -88,7 +125,9 @@ export class BaseRequestHandler<Request = Deno.Conn, ClientAddress = Deno.Addr> 
 }
 
 /**
- * A handler class as a server receives it.
+ * A handler class as a server receives it: one whose constructor takes the
+ * requests and client addresses that server gives (so the address type is
+ * checked where the handler is handed to a server).
  *
  * @typeParam Request What one request is.
  * @typeParam ClientAddress The peer's address type.
@@ -97,4 +136,4 @@ export type RequestHandlerClass<Request, ClientAddress> = new (
   request: Request,
   clientAddress: ClientAddress,
   server: HandlerServer,
-) => BaseRequestHandler<Request, ClientAddress>;
+) => BaseRequestHandler<Request, unknown>;

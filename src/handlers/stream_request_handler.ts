@@ -9,9 +9,9 @@ import type { Codec } from "../framing/codec.ts";
 import type { BufferedReader } from "../io/buffered_reader.ts";
 import type { BufferedWriter } from "../io/buffered_writer.ts";
 import { FramedConnection } from "../io/framed_connection.ts";
-import { WriteTimeoutError } from "../io/errors.ts";
 import { isPeerGone } from "../io/is_peer_gone.ts";
-import { BaseRequestHandler } from "./base_request_handler.ts";
+import { BaseRequestHandler, type HandlerServer } from "./base_request_handler.ts";
+import { lingeringClose } from "./_lingering_close.ts";
 
 /**
  * A handler for one stream connection (TCP or Unix), with a buffered
@@ -23,25 +23,45 @@ import { BaseRequestHandler } from "./base_request_handler.ts";
  *
  * **May be overridden**: `handle()` (Python's), or `handleFrame()` for the
  * frame loop; `setup()` and `finish()` (call `super`'s).
- * **For subclasses**: `rfile`, `wfile`, `readFrame()`, `frames()`,
- * `writeFrame()`, `sendFrame()`, and the settings below.
+ * **For subclasses**: `rfile`, `wfile`, `connection`, `readFrame()`,
+ * `frames()`, `writeFrame()`, `sendFrame()`, and the settings below.
  *
  * Settings are class fields (override them in a subclass):
  * `timeout`, `idleTimeout`, `frameTimeout`, `writeTimeout`, `readBufferSize`,
  * `reuseReadBuffer`, `writeBufferSize`, `codec`.
  *
- * Limits: a misbehaving client costs the server its own connection only.
- * A frame is bounded in size by the codec's `maxFrameLength` (8 MiB by
- * default) and in time by `frameTimeout` (300 s), so a slowloris client is
- * closed; a silent one is closed after `idleTimeout` (off by default, as in
- * Python); a client that stops reading makes `wfile` writes wait once
- * `writeBufferSize` bytes are buffered, so server memory stays bounded,
- * and fail after `writeTimeout` when it is set (off by default). How many
- * handlers run at once is the server's `maxConnections` (10,000 by
- * default): a threading stream server runs one handler per connection, and
- * clients past the limit wait in the listen backlog. Each limit's error
- * ends `handle()`, goes to the server's `handleError()`, and the connection
- * is closed.
+ * Types: `clientAddress` is a `Deno.NetAddr` by default, as a TCP or TLS
+ * server gives it (`this.clientAddress.port` needs no annotation). A Unix
+ * server gives a `Deno.UnixAddr` (a `Deno.NetAddr` behind a PROXY header):
+ * declare it as the third type argument, `StreamRequestHandler<Uint8Array,
+ * Uint8Array, Deno.UnixAddr>`, or `Deno.Addr` for a handler that reads it
+ * on both (a TCP server refuses, at compile time, a handler whose address
+ * type cannot hold a `Deno.NetAddr`). `this.server` is typed by one line:
+ * `declare readonly server: MyServer;`.
+ *
+ * Limits: a misbehaving client costs the server its own connection only,
+ * and every limit is on by default. In size: a frame is bounded by the
+ * codec's `maxFrameLength` (8 MiB by default), and all connections'
+ * frames together by the server's `maxFrameMemory` (256 MiB), past which
+ * the largest holders are closed with `FrameMemoryError`. In time: no byte
+ * for `idleTimeout` (60 s), between frames or in the middle of one, closes
+ * the connection; a frame not whole within `frameTimeout` (300 s) too (a
+ * slowloris client); a client that does not read makes `wfile` writes wait
+ * once `writeBufferSize` bytes are buffered, and is closed after
+ * `writeTimeout` (60 s). On a graceful stop (`server.draining`) a
+ * connection waiting for its next frame is closed at once; one in the
+ * middle of a frame finishes it. How many handlers run at once is the
+ * server's `maxConnections` (10,000 by default): a threading stream server
+ * runs one handler per connection, and clients past the limit wait in the
+ * listen backlog. Each limit's error ends `handle()`, goes to the server's
+ * `handleError()`, and the connection is closed.
+ *
+ * Python → here: `rfile.read()` returns one chunk, as `socket.recv()`
+ * (`rfile.readAll()` reads to end of stream, bounded); `rfile.readline()`
+ * returns a `string` without its newline (`rfile.readlineBytes()` is
+ * Python's bytes line); `wfile` is buffered (flushed when the handler
+ * waits or returns); `timeout` applies to reads only (`writeTimeout` is
+ * its write side); `connection` is `request`, as in Python.
  *
  * For framed protocols, set `codec`. Every frame already received is
  * decoded before the socket is read again, and the replies to a batch leave
@@ -119,58 +139,64 @@ import { BaseRequestHandler } from "./base_request_handler.ts";
  * await serving;
  * ```
  */
-export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
-  extends BaseRequestHandler<Deno.Conn, Deno.Addr> {
+export class StreamRequestHandler<
+  Frame = Uint8Array,
+  Input = Frame,
+  ClientAddress extends Deno.Addr = Deno.NetAddr,
+> extends BaseRequestHandler<Deno.Conn, ClientAddress> {
   /**
-   * Seconds a read may wait for the client before it fails with
-   * `ReadTimeoutError`; `null` waits forever (Python's default).
+   * Python's socket timeout, for reads: seconds one read may wait before it
+   * fails with `ReadTimeoutError`. The connection stays open (the late
+   * bytes go to the next read), so a handler may catch it and go on; one
+   * that does not is ended, as in Python. `null`: no such limit (Python's
+   * default); `idleTimeout` still bounds every wait. It cannot outlast
+   * `idleTimeout`, which closes.
    *
    * @default {null}
    */
-  timeout: number | null = null;
+  declare timeout: number | null;
   /**
-   * Seconds `rfile` may wait while nothing of the next frame (or chunk) has
-   * arrived before it fails with `IdleTimeoutError`; `null` waits forever.
-   * Off by default, as in Python: an idle connection pins little memory,
-   * `maxConnections` bounds how many there are, and long-lived quiet
-   * sessions (a chat, a console) are normal. Set it when idle clients
-   * should make room for others.
+   * Seconds a wait for the client may go without a byte, between frames or
+   * in the middle of one: then the connection is closed with
+   * `IdleTimeoutError`. 60 s as nginx's `client_body_timeout`: a silent or
+   * vanished client gives its connection back within a minute. Set it
+   * longer (or `null`, never) for quiet interactive sessions (a chat, a
+   * console, a pooled Redis client).
    *
-   * @default {null}
+   * @default {60}
    */
-  idleTimeout: number | null = null;
+  declare idleTimeout: number | null;
   /**
-   * Seconds a frame may take to arrive once it has started (from the first
-   * wait for the rest of it) before `readFrame()`, `frames()`,
+   * Seconds a frame may take to arrive whole once its first byte is here:
+   * then `readFrame()`, `frames()`, `handleFrame()`'s loop,
    * `rfile.readline()`, `rfile.lines()` or `rfile.readExactly()` fails with
-   * `FrameTimeoutError`; `null` sets no limit. This closes a slowloris
-   * client (a byte now and then, never a whole frame), which the per-read
-   * `timeout` does not. 300 s (as Node's `requestTimeout`) lets an 8 MiB
-   * frame arrive at 28 KB/s; a frame that arrives in one read costs no timer.
+   * `FrameTimeoutError` and the connection is closed. It closes a
+   * slowloris client (a byte now and then, never a whole frame), which
+   * `idleTimeout` does not. 300 s (as Node's `requestTimeout`) lets an
+   * 8 MiB frame arrive at 28 KB/s. `null` sets no limit.
    *
    * @default {300}
    */
-  frameTimeout: number | null = 300;
+  declare frameTimeout: number | null;
   /**
-   * Seconds a write may wait for a client that does not read before it
-   * fails with `WriteTimeoutError`; `null` waits forever. It counts from
-   * each `write` syscall, so a client that reads slowly but steadily is
-   * never cut off. Off by default: memory is bounded without it (writes wait
-   * once `writeBufferSize` bytes are buffered), and the timer it arms per
-   * syscall costs about a fifth of small-request throughput. Set it (60 is
-   * nginx's `send_timeout`) so that a client that stops reading gives its
-   * connection back.
+   * Seconds one write may wait for a client that does not read: then it
+   * fails with `WriteTimeoutError` and the connection is closed. It counts
+   * from each `write` syscall, so a client that reads slowly but steadily
+   * is never cut off. 60 s as nginx's `send_timeout`. It arms no timer:
+   * one watchdog for the process keeps every deadline. `null` waits forever
+   * (memory stays bounded: writes wait once `writeBufferSize` bytes are
+   * buffered).
    *
-   * @default {null}
+   * @default {60}
    */
-  writeTimeout: number | null = null;
+  declare writeTimeout: number | null;
   /**
    * The first size of `rfile`'s buffer, so also the most one `rfile.read()`
    * returns at first; it doubles while reads fill it (so an idle connection pins little).
    *
    * @default {256}
    */
-  readBufferSize: number = 256;
+  declare readBufferSize: number;
   /**
    * Lets `rfile` reuse its buffer in `handle()`: frames and chunks are then
    * valid only until the next read, and large frames cost no allocation.
@@ -181,32 +207,80 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    *
    * @default {false}
    */
-  reuseReadBuffer: boolean = false;
+  declare reuseReadBuffer: boolean;
   /**
    * Bytes `wfile` buffers before a write waits for the socket.
    *
    * @default {65536}
    */
-  writeBufferSize: number = 65536;
+  declare writeBufferSize: number;
   /**
    * The framing used by `readFrame()`, `frames()` and `writeFrame()`.
    *
    * @default {undefined}
    */
-  codec: Codec<Frame, Input> | undefined = undefined;
-  /** The buffered reader; created by `setup()`. */
-  rfile!: BufferedReader;
-  /** The coalescing writer; created by `setup()`. */
-  wfile!: BufferedWriter;
+  declare codec: Codec<Frame, Input> | undefined;
 
-  #connection!: FramedConnection<Frame, Input>;
+  /** `rfile`, `wfile` and `codec` over the connection; made by `setup()`. */
+  #connection: FramedConnection<Frame, Input> | undefined;
+
+  /**
+   * Called by the server; a subclass rarely needs its own constructor
+   * (use `setup()`). A handler with the default address type takes any
+   * address, so that one handler runs on TCP and Unix servers alike; one
+   * that declares `Deno.UnixAddr` takes only that, so handing it to a TCP
+   * server is a type error ("Type 'NetAddr' is not assignable to type
+   * 'UnixAddr'": declare `Deno.Addr` to serve both).
+   *
+   * @param request The connection.
+   * @param clientAddress The peer's address.
+   * @param server The server running this handler.
+   */
+  constructor(
+    request: Deno.Conn,
+    clientAddress: ClientAddress extends Deno.NetAddr ? Deno.Addr : ClientAddress,
+    server: HandlerServer,
+  ) {
+    super(request, clientAddress as ClientAddress, server);
+  }
+
+  /**
+   * The buffered reader over the connection (Python's `rfile`).
+   *
+   * @returns The reader.
+   * @throws {TypeError} `setup()` was overridden without calling `super.setup()`.
+   */
+  get rfile(): BufferedReader {
+    return this.#framed("rfile").reader;
+  }
+
+  /**
+   * The coalescing writer over the connection (Python's `wfile`).
+   *
+   * @returns The writer.
+   * @throws {TypeError} `setup()` was overridden without calling `super.setup()`.
+   */
+  get wfile(): BufferedWriter {
+    return this.#framed("wfile").writer;
+  }
+
+  /**
+   * The connection: `request` under Python's other name for it.
+   *
+   * @returns `request`.
+   */
+  get connection(): Deno.Conn {
+    return this.request;
+  }
 
   /**
    * Creates `rfile` and `wfile` (one framed connection over `request`, with
-   * `codec`). Call `super.setup()` when overriding.
+   * `codec`). Call `super.setup()` when overriding: without it, the first
+   * use of `rfile` or `wfile` throws a `TypeError` that says so.
    */
   override setup(): void {
-    const connection = new FramedConnection<Frame, Input>(this.request, {
+    const server = this.server;
+    this.#connection = new FramedConnection<Frame, Input>(this.request, {
       codec: this.codec,
       owner: this.constructor.name,
       timeout: this.timeout,
@@ -216,10 +290,10 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
       reuseBuffer: this.reuseReadBuffer,
       highWaterMark: this.writeBufferSize,
       writeTimeout: this.writeTimeout,
+      // On a graceful stop, a wait for a new frame ends: idle connections close at once.
+      draining: server.draining,
+      memoryBudget: server.frameMemory,
     });
-    this.#connection = connection;
-    this.rfile = connection.reader;
-    this.wfile = connection.writer;
   }
 
   /**
@@ -233,7 +307,7 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    */
   override handle(): void | Promise<void> {
     if (this.handleFrame === StreamRequestHandler.prototype.handleFrame) return;
-    return this.#connection.serve(this.handleFrame, this);
+    return this.#framed("rfile").serve(this.handleFrame, this);
   }
 
   /**
@@ -252,25 +326,32 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
   handleFrame(_frame: Frame): void | Promise<void> {}
 
   /**
-   * Sends what `wfile` still holds and closes it. A client that has gone
-   * away is not an error here (as in Python). After a `WriteTimeoutError`
-   * the connection is closed at once: the timed-out write is still in
-   * flight, and the server's half-close would wait behind it for as long as
-   * the client does not read.
+   * Sends what `wfile` still holds and closes `rfile` and `wfile`. A client
+   * that has gone away is not an error here (as in Python). When the client
+   * may still be sending (the connection ends in the middle of a frame: a
+   * bad frame in a pipelined batch, say), the connection is half-closed and
+   * what the client still sends is read and dropped until it closes (at
+   * most 5 s and 1 MiB), as nginx's `lingering_close` does: closing with
+   * unread bytes would reset the connection, and a reset makes the client
+   * lose the replies it has not read yet. A client that closed first costs
+   * nothing more.
    */
   override async finish(): Promise<void> {
+    const connection = this.#connection;
+    if (connection === undefined) return;
+    let failure: unknown;
     try {
-      await this.#connection?.close();
+      await connection.flush();
+      if (connection.reader.unreadInput) await lingeringClose(this.request);
     } catch (error) {
-      if (error instanceof WriteTimeoutError) {
-        try {
-          this.request.close();
-        } catch (closeError) {
-          if (!(closeError instanceof Deno.errors.BadResource)) throw closeError;
-        }
-      }
-      if (!isPeerGone(error)) throw error;
+      failure = error;
     }
+    try {
+      await connection.close();
+    } catch (error) {
+      failure ??= error;
+    }
+    if (failure !== undefined && !isPeerGone(failure)) throw failure;
   }
 
   /**
@@ -281,10 +362,10 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    * @throws {IncompleteFrameError} The client closed inside a frame.
    * @throws {FrameTooLongError} A frame exceeds the codec's limit.
    * @throws {FrameTimeoutError} The frame took longer than `frameTimeout`.
-   * @throws {IdleTimeoutError} No frame started within `idleTimeout`.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
    */
   readFrame(): Promise<Frame | null> {
-    return this.#connection.readFrame();
+    return this.#framed("rfile").readFrame();
   }
 
   /**
@@ -294,7 +375,7 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    * @throws {TypeError} No `codec` is set.
    */
   frames(): AsyncIterableIterator<Frame> {
-    return this.#connection.frames();
+    return this.#framed("rfile").frames();
   }
 
   /**
@@ -306,7 +387,7 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    * @throws {FrameTooLongError} The codec refuses the frame.
    */
   writeFrame(frame: Input): Promise<void> {
-    return this.#connection.writeFrame(frame);
+    return this.#framed("wfile").writeFrame(frame);
   }
 
   /**
@@ -320,6 +401,28 @@ export class StreamRequestHandler<Frame = Uint8Array, Input = Frame>
    * @throws {Deno.errors.BrokenPipe} An earlier send failed: the client is gone.
    */
   sendFrame(frame: Input): void {
-    this.#connection.sendFrame(frame);
+    this.#framed("wfile").sendFrame(frame);
+  }
+
+  /** The framed connection; a `TypeError` naming the override when `setup()` skipped `super`'s. */
+  #framed(what: "rfile" | "wfile"): FramedConnection<Frame, Input> {
+    const connection = this.#connection;
+    if (connection !== undefined) return connection;
+    throw new TypeError(
+      `${what} is not set: ${this.constructor.name}.setup() did not call super.setup()`,
+    );
   }
 }
+
+// The settings' defaults live on the prototype, not on each handler: a
+// connection pays only for the settings its class or its setup() changes.
+Object.assign(StreamRequestHandler.prototype, {
+  timeout: null,
+  idleTimeout: 60,
+  frameTimeout: 300,
+  writeTimeout: 60,
+  readBufferSize: 256,
+  reuseReadBuffer: false,
+  writeBufferSize: 65536,
+  codec: undefined,
+});

@@ -7,11 +7,25 @@
 
 import { ByteWindow } from "../framing/byte_window.ts";
 import type { Codec, FrameDecoder } from "../framing/codec.ts";
-import { IncompleteFrameError } from "../framing/errors.ts";
+import { DEFAULT_MAX_FRAME_LENGTH } from "../framing/codec.ts";
+import { DelimiterCodec } from "../framing/delimiter.ts";
+import { FrameTooLongError, IncompleteFrameError } from "../framing/errors.ts";
 import { LinesCodec } from "../framing/lines.ts";
-import { withDeadline } from "./_deadline.ts";
-import { arm, disarm, type Expiring } from "./_deadline_clock.ts";
+import {
+  deadlineAfter,
+  type Drain,
+  drainOf,
+  holders,
+  NEVER,
+  NOT_WAITING,
+  tick,
+  unwatch,
+  watch,
+  type WatchKind,
+} from "./_watchdog.ts";
+import type { BufferedWriter } from "./buffered_writer.ts";
 import { FrameTimeoutError, IdleTimeoutError, ReadTimeoutError } from "./errors.ts";
+import type { FrameMemoryBudget } from "./frame_memory_budget.ts";
 
 /** Anything with Deno's `read(p)` contract, such as a `Deno.Conn`. */
 export interface ByteSource {
@@ -22,33 +36,41 @@ export interface ByteSource {
    * @returns How many bytes were read, or `null` at end of stream.
    */
   read(p: Uint8Array): Promise<number | null>;
+  /**
+   * Closes the source, so that a read in flight fails. The reader calls it
+   * when `idleTimeout`, `frameTimeout`, the memory budget or a drain ends
+   * its wait. A source without it still works: each wait that has a
+   * deadline then costs a promise of its own.
+   */
+  close?(): void;
 }
 
 /** Options for {@linkcode BufferedReader}. */
 export interface BufferedReaderOptions {
   /**
-   * Seconds a read may wait for the peer before it fails with
-   * {@linkcode ReadTimeoutError}; `null` waits forever.
+   * Python's socket timeout: seconds a read may wait for the peer before it
+   * fails with {@linkcode ReadTimeoutError}. The connection stays usable:
+   * the read stays in flight, and the next one gets the late bytes. `null`
+   * waits forever. It cannot outlast `idleTimeout`, which closes.
    *
    * @default {null}
    */
   timeout?: number | null;
   /**
-   * Seconds the reader may wait while nothing of the next frame has arrived
-   * (for `read()`, the next chunk) before it fails with
-   * {@linkcode IdleTimeoutError}; `null` waits forever. It never fires once
-   * a frame has started: that is `frameTimeout`.
+   * Seconds a wait may go without a byte, between frames or in the middle
+   * of one: then it fails with {@linkcode IdleTimeoutError} and the reader
+   * closes its source. `null` waits forever.
    *
    * @default {null}
    */
   idleTimeout?: number | null;
   /**
-   * Seconds a frame may take to complete, counted from the first time the
-   * reader waits for the rest of it (its first bytes are buffered), before
-   * `readFrame()`, `frames()`, `readline()`, `lines()` or `readExactly()`
-   * fails with {@linkcode FrameTimeoutError}; `null` sets no limit. This
-   * catches a slowloris client, which the per-read `timeout` cannot: each
-   * of its reads gets a byte. A frame that arrives in one read arms no timer.
+   * Seconds a frame may take to arrive whole once its first byte is here:
+   * then `readFrame()`, `frames()`, `readline()`, `lines()` or
+   * `readExactly()` fails with {@linkcode FrameTimeoutError} and the reader
+   * closes its source. It catches a slowloris client (a byte now and then,
+   * never a whole frame), which `idleTimeout` does not. `null` sets no
+   * limit.
    *
    * @default {null}
    */
@@ -74,22 +96,71 @@ export interface BufferedReaderOptions {
    */
   reuseBuffer?: boolean;
   /**
-   * Called each time the reader is about to wait on the socket. The stream
-   * handler flushes its writer here, so replies to a batch of pipelined
-   * frames leave in one write.
+   * Called each time the reader is about to wait on the socket, unless a
+   * `writer` is given (which is flushed then instead).
    *
    * @default {undefined}
    */
   beforeWait?: () => Promise<void> | void;
+  /**
+   * The connection's writer. The reader flushes it each time it is about to
+   * wait, so replies to a batch of pipelined frames leave in one write, and
+   * lets it finish sending before it closes the connection on a drain.
+   *
+   * @default {undefined}
+   */
+  writer?: BufferedWriter;
+  /**
+   * A server's graceful stop: once it aborts, a wait for the first byte of
+   * a new frame (or of a `read()`) ends as end of stream at the watchdog's
+   * next look (within 0.1 s), for a reader waiting then as for a later wait,
+   * unless bytes come first: bytes already on their way are read. The
+   * reader then closes the idle connection itself, after its writer has
+   * sent what it holds. A frame under way is read to its end.
+   *
+   * @default {undefined}
+   */
+  draining?: AbortSignal;
+  /**
+   * The server-wide budget for frame memory: the reader accounts there for
+   * what its buffer holds past its 64 KiB read-ahead, and fails with
+   * `FrameMemoryError` (closing its source) when it is among the largest
+   * holders of an overdrawn budget.
+   *
+   * @default {undefined}
+   */
+  memoryBudget?: FrameMemoryBudget;
 }
 
 /** Read-ahead stops growing here; only a frame that needs more goes past it. */
 const MAX_READ_AHEAD = 64 * 1024;
+/**
+ * A frame of a declared size grows the buffer by at most this many times the
+ * bytes of it that have arrived (plus the read-ahead): never to the declared
+ * size up front, and still in one step for a 256 KiB frame read 64 KiB at a
+ * time.
+ */
+const FRAME_GROWTH = 4;
 /** The longest line `readline()` accepts unless told otherwise, as Python's `_MAXLINE`. */
 const DEFAULT_LINE_LIMIT = 64 * 1024;
 /** The longest delay `setTimeout` honours (2^31 - 1 ms), in seconds. */
 const MAX_TIMER_SECONDS = 2_147_483;
 const RESOLVED_FALSE: Promise<boolean> = Promise.resolve(false);
+/** `#fault` after `close()`: the error itself is made only if a read comes. */
+const CLOSED = Symbol("closed");
+
+/** `#frameDeadline` of a frame whose bytes came but that has not waited yet (no deadline set). */
+const STARTED = -1;
+
+/** Which deadline ends the wait in progress. */
+const IDLE_END = 0;
+const FRAME_END = 1;
+const TIMEOUT_END = 2;
+const DRAIN_END = 3;
+type WaitEnd = typeof IDLE_END | typeof FRAME_END | typeof TIMEOUT_END | typeof DRAIN_END;
+
+/** The watchdog's view of a reader; set by the class's static block. */
+let watched: WatchKind<BufferedReader>;
 
 /**
  * A buffered reader over a connection, the `rfile` of a stream handler.
@@ -122,40 +193,43 @@ const RESOLVED_FALSE: Promise<boolean> = Promise.resolve(false);
  * assertEquals(await reader.read(), null);
  * ```
  *
- * Three deadlines, each off unless set: `timeout` bounds every socket read
- * (Python's socket timeout), `idleTimeout` the wait for the first byte of
- * the next frame, and `frameTimeout` the rest of a frame once it has
- * started. Only `frameTimeout` catches a peer that sends a byte now and then
- * but never a whole frame.
+ * Three deadlines, each off unless set, each one sentence:
+ * `idleTimeout`: no byte for this long while the reader waits closes the
+ * connection; `frameTimeout`: a frame must arrive whole within this long
+ * once its first byte is here, or the connection is closed; `timeout`
+ * (Python's socket timeout): a read that waits this long fails, and the
+ * connection stays usable. None arms a timer: a wait writes its deadline in
+ * ticks of one process-wide watchdog, which looks ten times a second, so a
+ * deadline ends its wait up to 0.2 s late, never early.
  *
- * @example Give up on a frame that never completes
+ * @example Give up on a frame that never completes, and close
  * ```ts
  * import { BufferedReader, FrameTimeoutError } from "@socketserver/core";
- * import { assertRejects } from "@std/assert";
+ * import { assertEquals, assertRejects } from "@std/assert";
  *
- * let reads = 0;
- * const slowloris = {
- *   // One byte of a line, then nothing more.
- *   read(p: Uint8Array): Promise<number | null> {
- *     if (reads++ > 0) return new Promise(() => {});
- *     p[0] = 0x68;
- *     return Promise.resolve(1);
- *   },
- * };
- * const reader = new BufferedReader(slowloris, { frameTimeout: 0.05 });
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const conn = await listener.accept();
+ * await client.write(new TextEncoder().encode("the start of a line")); // and no more
+ * const reader = new BufferedReader(conn, { idleTimeout: 60, frameTimeout: 0.1 });
  * await assertRejects(() => reader.readline(), FrameTimeoutError);
+ * // The reader closed the connection: the client sees the end of the stream.
+ * assertEquals(await client.read(new Uint8Array(1)), null);
  * ```
  */
 export class BufferedReader implements AsyncIterable<Uint8Array> {
-  /** Seconds a read may wait; `null` waits forever. */
+  /** Seconds one read may wait (Python's socket timeout); `null` waits forever. */
   timeout: number | null;
-  /** Seconds the reader may wait with nothing of the next frame here; `null` waits forever. */
+  /** Seconds a wait may go without a byte before the connection is closed; `null` waits forever. */
   idleTimeout: number | null;
   /** Seconds a started frame may take to complete; `null` sets no limit. */
   frameTimeout: number | null;
 
   readonly #source: ByteSource;
   readonly #beforeWait: (() => Promise<void> | void) | undefined;
+  readonly #writer: BufferedWriter | undefined;
+  readonly #drain: Drain | undefined;
+  readonly #budget: FrameMemoryBudget | undefined;
   #reuseBuffer: boolean;
   /**
    * Whether the buffer's consumed bytes may be overwritten: only with
@@ -165,30 +239,61 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   #overwritable: boolean;
   #window: ByteWindow;
   #eof = false;
+  /** Whether the end of stream was the drain's, not the peer's. */
+  #drained = false;
   /** A read still in flight after a timeout; the next fill awaits it so no byte is lost. */
   #pending: Promise<number | null> | undefined;
   /** Bytes the next buffer gets: doubles while reads fill it, up to MAX_READ_AHEAD. */
   #readAhead: number;
-  #deadlines: FrameDeadline | undefined;
-  /** The deadlines `readMore()` keeps across waits until `decodeBuffered()` returns a frame. */
-  #loopDeadline: FrameDeadline | undefined;
-  /** Whether bytes came since `decodeBuffered()` last returned a frame (while no deadline notes it). */
-  #loopStarted = false;
+  /**
+   * 0 while no frame is under way; STARTED once bytes of one are here; from
+   * its first wait, the tick by which it must be whole (NEVER: no `frameTimeout`).
+   */
+  #frameDeadline = 0;
+  /** The watchdog's: this reader's index in its list, -1 when not in it. */
+  #watchSlot = -1;
+  /** The watchdog's: NOT_WAITING, or the tick at which the wait in progress ends. */
+  #watchDeadline = NOT_WAITING;
+  #waitEnd: WaitEnd = IDLE_END;
+  /** Rejects the wait in progress, when it has a promise of its own (see #bound). */
+  #fail: ((error: unknown) => void) | undefined;
+  /** Why the reader stopped (a deadline, the budget, `close()`): every later read fails with it. */
+  #fault: Error | typeof CLOSED | undefined;
+
+  static {
+    watched = {
+      slot: (reader) => reader.#watchSlot,
+      setSlot: (reader, slot) => void (reader.#watchSlot = slot),
+      deadline: (reader) => reader.#watchDeadline,
+      expire: (reader) => reader.#expire(),
+      drain: (reader, drain) => {
+        // Waiting for a new frame when the stop began: the wait ends at the
+        // next look, so that bytes already on their way are still read.
+        if (reader.#drain === drain && reader.#watchDeadline !== NOT_WAITING && reader.#idle()) {
+          reader.#watchDeadline = tick + 1;
+          reader.#waitEnd = DRAIN_END;
+        }
+      },
+    };
+  }
 
   /**
    * Creates a reader over `source`; nothing is read until asked.
    *
    * @param source The connection to read from.
-   * @param options Timeouts, first buffer size, and the before-wait hook.
-   * @throws {RangeError} `bufferSize` is not a positive integer, or
-   * `idleTimeout` or `frameTimeout` is not a positive number of seconds.
+   * @param options Deadlines, first buffer size, and what the reader works with.
+   * @throws {RangeError} `bufferSize` is not a positive integer, or a
+   * deadline is not a positive number of seconds.
    */
   constructor(source: ByteSource, options: BufferedReaderOptions = {}) {
     this.#source = source;
-    this.timeout = options.timeout ?? null;
+    this.timeout = checkDeadline("timeout", options.timeout ?? null);
     this.idleTimeout = checkDeadline("idleTimeout", options.idleTimeout ?? null);
     this.frameTimeout = checkDeadline("frameTimeout", options.frameTimeout ?? null);
     this.#beforeWait = options.beforeWait;
+    this.#writer = options.writer;
+    this.#drain = options.draining === undefined ? undefined : drainOf(options.draining);
+    this.#budget = options.memoryBudget;
     this.#reuseBuffer = this.#overwritable = options.reuseBuffer ?? false;
     this.#readAhead = options.bufferSize ?? 1024;
     if (!Number.isInteger(this.#readAhead) || this.#readAhead < 1) {
@@ -232,7 +337,8 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Whether the peer has closed its side and every byte has been consumed.
+   * Whether the stream has ended (the peer closed its side, or a drain
+   * ended the wait) and every byte has been consumed.
    *
    * @returns `true` at end of stream.
    */
@@ -241,8 +347,26 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   }
 
   /**
+   * Whether the peer may have sent bytes that this reader will not read:
+   * reading stopped in the middle of a frame (bytes of it are buffered, or
+   * a decoder holds some), the peer has not closed its side, and the reader
+   * did not close the connection itself. Its owner should then close as
+   * nginx's `lingering_close` does (half-close, read and drop for a while):
+   * closing with unread bytes resets the connection, and a reset makes the
+   * peer lose the replies it has not read yet.
+   *
+   * @returns `true` when the peer may still be sending.
+   */
+  get unreadInput(): boolean {
+    return !this.#eof && this.#fault === undefined &&
+      (this.#window.length > 0 || this.#frameDeadline !== 0);
+  }
+
+  /**
    * Reads what is available, up to `max` bytes, as `socket.recv(max)` does:
-   * it waits only when nothing is buffered.
+   * it waits only when nothing is buffered. Unlike Python's `rfile.read()`,
+   * it returns one chunk, not everything until end of stream: that is
+   * {@linkcode readAll}.
    *
    * @param max The most bytes to return.
    * @returns 1 to `max` bytes, or `null` at end of stream.
@@ -250,15 +374,50 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * @throws {IdleTimeoutError} Nothing arrived within `idleTimeout`.
    */
   async read(max: number = Infinity): Promise<Uint8Array | null> {
-    if (this.#window.length === 0) {
-      const deadline = this.#deadline(false, null);
-      try {
-        if (!(await this.#fill(deadline))) return null;
-      } finally {
-        deadline?.clear();
+    const window = this.#window;
+    if (window.length === 0 && !(await this.#fill())) return null;
+    this.#frameDone();
+    return window.take(Math.min(max, window.length));
+  }
+
+  /**
+   * Reads everything until the peer closes its side, as Python's
+   * `rfile.read()` with no size does, but bounded: past `limit` bytes it
+   * fails rather than buffer without end.
+   *
+   * @example Read a whole request sent before a half-close
+   * ```ts
+   * import { BufferedReader } from "@socketserver/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const chunks = ["GET ", "/ ", "HTTP/1.0\r\n\r\n"].map((text) => new TextEncoder().encode(text));
+   * const reader = new BufferedReader({
+   *   read(p: Uint8Array): Promise<number | null> {
+   *     const chunk = chunks.shift();
+   *     if (chunk === undefined) return Promise.resolve(null);
+   *     p.set(chunk);
+   *     return Promise.resolve(chunk.length);
+   *   },
+   * });
+   * assertEquals(new TextDecoder().decode(await reader.readAll()), "GET / HTTP/1.0\r\n\r\n");
+   * ```
+   *
+   * @param limit The most bytes accepted.
+   * @returns Every byte until end of stream (none if it had ended).
+   * @throws {FrameTooLongError} More than `limit` bytes came.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
+   */
+  async readAll(limit: number = DEFAULT_MAX_FRAME_LENGTH): Promise<Uint8Array> {
+    const window = this.#window;
+    while (!this.#eof) {
+      if (window.length > limit) {
+        throw new FrameTooLongError(window.length, limit, "decode", "limit");
       }
+      await this.#fill();
     }
-    return this.#window.take(Math.min(max, this.#window.length));
+    if (window.length > limit) throw new FrameTooLongError(window.length, limit, "decode", "limit");
+    this.#frameDone();
+    return window.take(window.length);
   }
 
   /**
@@ -274,33 +433,75 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    */
   async readExactly(n: number): Promise<Uint8Array> {
     const window = this.#window;
-    // Fast path: the bytes are here; no deadline is needed.
-    if (window.length >= n) return window.take(n);
-    const deadline = this.#deadline();
-    try {
-      while (window.length < n) {
-        if (!(await this.#fill(deadline))) throw new IncompleteFrameError(window.length, n);
-      }
-    } finally {
-      deadline?.clear();
+    // Fast path: the bytes are here; no wait, no deadline.
+    while (window.length < n) {
+      window.reserve(n);
+      if (!(await this.#fill())) throw new IncompleteFrameError(window.length, n);
     }
+    this.#frameDone();
     return window.take(n);
   }
 
   /**
    * Reads one UTF-8 line. Unlike Python's `readline()`, the `"\n"` or
-   * `"\r\n"` is removed: end of stream is `null`, so an empty line needs no
-   * terminator to be told apart. A last line without a newline is returned.
+   * `"\r\n"` is removed and the line is a string: end of stream is `null`,
+   * so an empty line needs no terminator to be told apart. A last line
+   * without a newline is returned. Bytes that are not UTF-8 throw
+   * `FrameSyntaxError` (the line is consumed); {@linkcode readlineBytes} is
+   * Python's bytes line.
    *
    * @param limit The longest line accepted, in bytes.
    * @returns The line, or `null` at end of stream.
    * @throws {FrameTooLongError} No newline within `limit` bytes.
+   * @throws {FrameSyntaxError} The line is not UTF-8.
    * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
    * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
    * @throws {FrameTimeoutError} The line took longer than `frameTimeout`.
    */
   readline(limit: number = DEFAULT_LINE_LIMIT): Promise<string | null> {
     return this.readFrame(new LinesCodec({ maxFrameLength: limit }).decoder());
+  }
+
+  /**
+   * Reads one line as bytes, its `"\n"` kept, as Python's `readline()`
+   * returns it: any bytes, no decoding. A last line without a newline is
+   * returned as it is. Unlike Python, end of stream is `null` (not an
+   * empty line, which JavaScript counts as true), and a line longer than
+   * `limit` fails rather than come back in pieces.
+   *
+   * @example Lines as Python reads them
+   * ```ts
+   * import { BufferedReader } from "@socketserver/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const bytes = new TextEncoder().encode("one\r\ntwo");
+   * let sent = false;
+   * const reader = new BufferedReader({
+   *   read(p: Uint8Array): Promise<number | null> {
+   *     if (sent) return Promise.resolve(null);
+   *     sent = true;
+   *     p.set(bytes);
+   *     return Promise.resolve(bytes.length);
+   *   },
+   * });
+   * assertEquals(await reader.readlineBytes(), new TextEncoder().encode("one\r\n"));
+   * assertEquals(await reader.readlineBytes(), new TextEncoder().encode("two"));
+   * assertEquals(await reader.readlineBytes(), null);
+   * ```
+   *
+   * @param limit The longest line accepted, in bytes before the `"\n"`.
+   * @returns The line with its `"\n"`, or `null` at end of stream.
+   * @throws {FrameTooLongError} No newline within `limit` bytes.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
+   * @throws {FrameTimeoutError} The line took longer than `frameTimeout`.
+   */
+  readlineBytes(limit: number = DEFAULT_LINE_LIMIT): Promise<Uint8Array | null> {
+    const codec = new DelimiterCodec({
+      maxFrameLength: limit,
+      keepDelimiter: true,
+      emitUnterminated: true,
+    });
+    return this.readFrame(codec.decoder());
   }
 
   /**
@@ -327,27 +528,24 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    */
   async readFrame<Frame>(decoder: FrameDecoder<Frame>): Promise<Frame | null> {
     const window = this.#window;
-    // Bytes buffered now belong to the frame being read: it has started.
-    let started = window.length > 0;
-    // Begun at the first wait that needs one.
-    let deadline: FrameDeadline | undefined;
-    try {
-      for (;;) {
-        // Fast path: a frame already buffered is returned without touching the socket.
-        const frame = decoder.decode(window);
-        if (frame !== undefined) return frame;
-        if (this.#eof) return decoder.decodeEof(window) ?? null;
-        // The fill is inline (no second async frame): this is the hot path.
-        const starting = this.#startRead();
-        if (starting !== undefined) await starting;
-        deadline ??= this.#deadlineFrom(started);
-        const count = await this.#wait(deadline);
-        if (deadline !== undefined) deadline.received(count);
-        else if (count) started = true;
-        if (!this.#received(count)) return decoder.decodeEof(window) ?? null;
+    for (;;) {
+      // Fast path: a frame already buffered is returned without touching the socket.
+      const frame = decoder.decode(window);
+      if (frame !== undefined) {
+        this.#frameDone();
+        return frame;
       }
-    } finally {
-      deadline?.clear();
+      if (this.#eof) return decoder.decodeEof(window) ?? null;
+      // The fill is inline (no second async frame): this is the hot path.
+      const starting = this.#startRead();
+      if (starting !== undefined) await starting;
+      let count: number | null;
+      try {
+        count = await this.#wait();
+      } catch (error) {
+        count = this.#waitFailed(error);
+      }
+      if (!this.#received(count)) return decoder.decodeEof(window) ?? null;
     }
   }
 
@@ -396,9 +594,8 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   decodeBuffered<Frame>(decoder: FrameDecoder<Frame>): Frame | undefined {
     const frame = decoder.decode(this.#window);
     if (frame !== undefined) {
-      // The frame is whole: the deadlines of the wait for it are over.
-      if (this.#loopDeadline !== undefined) this.#endLoopDeadline();
-      this.#loopStarted = false;
+      // The frame is whole: its deadline is over.
+      this.#frameDone();
       return frame;
     }
     return this.#eof ? decoder.decodeEof(this.#window) : undefined;
@@ -406,10 +603,10 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
 
   /**
    * Waits for more bytes: reads once from the socket into the buffer (after
-   * `beforeWait`), for a frame loop that takes frames with
-   * {@linkcode decodeBuffered}. `idleTimeout` and `frameTimeout` count from
-   * the first wait after the last frame `decodeBuffered()` returned, across
-   * waits, as they do within one `readFrame()`.
+   * flushing the writer, or `beforeWait`), for a frame loop that takes
+   * frames with {@linkcode decodeBuffered}. `frameTimeout` counts from the
+   * first bytes after the last frame `decodeBuffered()` returned, across
+   * waits, as it does within one `readFrame()`.
    *
    * @returns `true` when bytes arrived, `false` at end of stream.
    * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
@@ -418,19 +615,17 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    */
   readMore(): Promise<boolean> {
     if (this.#eof) return RESOLVED_FALSE;
-    let deadline = this.#loopDeadline;
-    // A wait that timed out ends the deadlines: a caller that goes on starts afresh.
-    if (deadline === undefined || deadline.expired) {
-      deadline = this.#loopDeadline = this.#deadlineFrom(
-        this.#loopStarted || this.#window.length > 0,
-      );
+    let starting: Promise<void> | undefined;
+    try {
+      starting = this.#startRead();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const starting = this.#startRead();
     if (starting !== undefined) {
-      return starting.then(() => this.#wait(deadline).then(this.#tookMore));
+      return starting.then(() => this.#wait().then(this.#tookMore, this.#tookMore));
     }
     // No async function: this is the frame loop's one promise per batch.
-    return this.#wait(deadline).then(this.#tookMore);
+    return this.#wait().then(this.#tookMore, this.#tookMore);
   }
 
   /**
@@ -441,7 +636,7 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    */
   frames<Frame>(source: Codec<Frame, never> | FrameDecoder<Frame>): AsyncIterableIterator<Frame> {
     const decoder = "decoder" in source ? source.decoder() : source;
-    return new FrameIterator(this, decoder, this.#window);
+    return new FrameIterator(this, decoder);
   }
 
   /**
@@ -458,75 +653,54 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Reads once from the socket into free buffer space, within `deadline`
-   * when one is given; `false` at end of stream.
+   * Stops the reader: it lets go of the watchdog and of the memory budget,
+   * and a later read fails with `Deno.errors.BadResource`. The source stays
+   * open for its owner to close. Closing again does nothing.
    */
-  async #fill(deadline?: FrameDeadline): Promise<boolean> {
+  close(): void {
+    this.#fault ??= CLOSED;
+    if (this.#watchSlot >= 0) unwatch(this, watched);
+    this.#budget?.release(this);
+  }
+
+  /**
+   * Reads once from the socket into free buffer space; `false` at end of
+   * stream.
+   */
+  async #fill(): Promise<boolean> {
     if (this.#eof) return false;
     const starting = this.#startRead();
     if (starting !== undefined) await starting;
-    const count = await this.#wait(deadline);
-    deadline?.received(count);
-    return this.#received(count);
-  }
-
-  /** What `readMore()` does once its read is in: notes it for the deadlines, takes it in. */
-  readonly #tookMore = (count: number | null): boolean => {
-    const deadline = this.#loopDeadline;
-    if (deadline === undefined) {
-      if (count) this.#loopStarted = true;
-    } else if (count === null) {
-      // The stream ended: no frame is coming to end the deadlines.
-      this.#endLoopDeadline();
-    } else {
-      deadline.received(count);
+    let count: number | null;
+    try {
+      count = await this.#wait();
+    } catch (error) {
+      count = this.#waitFailed(error);
     }
     return this.#received(count);
-  };
+  }
 
   /**
-   * Begins the deadlines of one read, or returns `undefined` when none is
-   * set; the deadlines `readMore()` keeps across waits end here.
-   *
-   * @param started Whether bytes of the frame are already buffered.
-   * @param frameTimeout The frame's deadline (none for `read()`).
+   * What `readMore()` does once its read has settled: one function for both
+   * outcomes, so that an idle connection holds one closure, not two. A read
+   * gives a count or `null`; a failed one, an error (an object).
    */
-  #deadline(
-    started: boolean = this.#window.length > 0,
-    frameTimeout: number | null = this.frameTimeout,
-  ): FrameDeadline | undefined {
-    this.#loopDeadline = undefined;
-    if (this.idleTimeout === null && frameTimeout === null) return undefined;
-    // One object per reader, made when a deadline is first needed.
-    this.#deadlines ??= new FrameDeadline(this.#window);
-    return this.#deadlines.begin(this.idleTimeout, frameTimeout, started);
-  }
+  readonly #tookMore = (outcome: unknown): boolean =>
+    this.#received(
+      typeof outcome === "number" || outcome === null ? outcome : this.#waitFailed(outcome),
+    );
 
   /**
-   * The deadlines of a wait whose frame has `started` or not, or `undefined`
-   * when that phase has none: an idle wait with no `idleTimeout` makes no
-   * object (so an idle connection holds none); the caller notes the first
-   * bytes, and the frame's deadline begins at the next wait.
-   */
-  #deadlineFrom(started: boolean): FrameDeadline | undefined {
-    if ((started ? this.frameTimeout : this.idleTimeout) === null) return undefined;
-    return this.#deadline(started);
-  }
-
-  #endLoopDeadline(): void {
-    this.#loopDeadline!.clear();
-    this.#loopDeadline = undefined;
-  }
-
-  /**
-   * Starts one socket read unless one is in flight: lets `beforeWait` run
-   * first (the writer flushes there), then makes room. Returns the hook's
-   * promise only when it gave one. The flush comes first: a large reply
-   * queued without a copy may be a view of bytes that making room overwrites.
+   * Starts one socket read unless one is in flight: lets the writer flush
+   * (or `beforeWait` run) first, then makes room. Returns the flush's
+   * promise only when it must be waited for. The flush comes first: a large
+   * reply queued without a copy may be a view of bytes that making room
+   * overwrites.
    */
   #startRead(): Promise<void> | undefined {
     if (this.#pending !== undefined) return undefined;
-    const flushing = this.#beforeWait?.();
+    const writer = this.#writer;
+    const flushing = writer !== undefined ? flushBeforeWait(writer) : this.#beforeWait?.();
     if (flushing === undefined) {
       this.#issueRead();
       return undefined;
@@ -535,26 +709,85 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   }
 
   #issueRead(): void {
+    if (this.#fault !== undefined) throw this.#failure();
     this.#makeRoom();
     this.#pending = this.#source.read(this.#window.bytes.subarray(this.#window.end));
   }
 
   /**
-   * The one place the reader waits for the peer: the read in flight, bounded
-   * by `timeout` and by `deadline`. The read stays in flight when a bound
-   * wins, so the next wait gets its bytes.
+   * The one place the reader waits for the peer: the read in flight. A wait
+   * with a deadline (or a drain to follow) writes when it must end and joins
+   * the watchdog; it has a promise of its own only when the watchdog must be
+   * able to end it without closing the source (`timeout`, or a source with
+   * no `close()`). The read stays in flight when a bound wins, so the next
+   * wait gets its bytes.
    */
-  #wait(deadline: FrameDeadline | undefined): Promise<number | null> {
+  #wait(): Promise<number | null> {
+    const pending = this.#pending!;
     const timeout = this.timeout;
-    const read = timeout === null
-      ? this.#pending!
-      : withDeadline(this.#pending!, timeout, () => new ReadTimeoutError(timeout));
-    return deadline === undefined ? read : deadline.bound(read);
+    // Fast path: nothing to watch (a reader on its own, with no deadline).
+    if (
+      this.idleTimeout === null && this.frameTimeout === null && timeout === null &&
+      this.#drain === undefined
+    ) {
+      return pending;
+    }
+    let end = this.idleTimeout === null ? NEVER : deadlineAfter(this.idleTimeout);
+    let endedBy: WaitEnd = IDLE_END;
+    let frame = this.#frameDeadline;
+    // A frame under way gets its deadline at its first wait: one that
+    // arrives whole in one read costs none.
+    if (frame === STARTED || (frame === 0 && this.#window.length > 0)) {
+      frame = this.#frameDeadline = this.#frameEnd();
+    }
+    if (frame !== 0 && frame < end) {
+      end = frame;
+      endedBy = FRAME_END;
+    }
+    if (timeout !== null) {
+      const timedOut = deadlineAfter(timeout);
+      if (timedOut <= end) {
+        end = timedOut;
+        endedBy = TIMEOUT_END;
+      }
+    }
+    if (frame === 0 && this.#drain?.aborted === true) {
+      // A new frame after a graceful stop began: bytes already sent are
+      // read, but the wait ends at the watchdog's next look.
+      end = tick + 1;
+      endedBy = DRAIN_END;
+    }
+    // A wait with no deadline is watched only while idle, for the drain.
+    if (end === NEVER && (this.#drain === undefined || frame !== 0)) return pending;
+    this.#watchDeadline = end;
+    this.#waitEnd = endedBy;
+    if (this.#watchSlot < 0) watch(this, watched);
+    if (timeout === null && this.#source.close !== undefined) return pending;
+    return new Promise((resolve, reject) => {
+      this.#fail = reject;
+      pending.then(resolve, reject);
+    });
+  }
+
+  /**
+   * What a failed wait gives: end of stream after a drain ended it, else
+   * the error (the reader's own when it stopped the wait). After a
+   * `timeout`, the read stays in flight for the next wait.
+   */
+  #waitFailed(error: unknown): null {
+    this.#watchDeadline = NOT_WAITING;
+    this.#waitOver();
+    if (error instanceof ReadTimeoutError && this.#fault === undefined) throw error;
+    this.#pending = undefined;
+    if (this.#drained) return null;
+    throw this.#fault === undefined ? error : this.#failure();
   }
 
   /** Takes in what a read delivered; `false` at end of stream. */
   #received(count: number | null): boolean {
     this.#pending = undefined;
+    this.#watchDeadline = NOT_WAITING;
+    this.#waitOver();
     if (count === null) {
       this.#eof = true;
       return false;
@@ -565,17 +798,111 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
       this.#readAhead *= 2;
     }
     window.end += count;
+    // The first bytes of a frame: it is under way.
+    if (this.#frameDeadline === 0 && count > 0) this.#frameDeadline = STARTED;
     return true;
+  }
+
+  /** A frame (or chunk) was returned: its deadline is over. */
+  #frameDone(): void {
+    this.#frameDeadline = 0;
+    // Fast path: a connection holds the watchdog, the reader stays on its list.
+    if (holders === 0) this.#waitOver();
+  }
+
+  /**
+   * Between waits. While a connection holds the watchdog, the reader stays
+   * on its list (the next scan drops it if it is not waiting by then). On
+   * its own, it leaves now, unless a frame deadline spans the waits: the
+   * watchdog's clock must go on counting for it.
+   */
+  #waitOver(): void {
+    if (holders > 0 || this.#watchSlot < 0) return;
+    const frame = this.#frameDeadline;
+    if (frame === 0 || frame === NEVER || frame === STARTED) unwatch(this, watched);
+  }
+
+  /** The deadline of a frame that starts now. */
+  #frameEnd(): number {
+    const seconds = this.frameTimeout;
+    return seconds === null ? NEVER : deadlineAfter(seconds);
+  }
+
+  /** Whether the reader is between frames: nothing of a new one is here. */
+  #idle(): boolean {
+    return this.#window.length === 0 && this.#frameDeadline === 0;
+  }
+
+  /** Called by the watchdog when the wait in progress is past its deadline. */
+  #expire(): void {
+    this.#watchDeadline = NOT_WAITING;
+    const window = this.#window;
+    switch (this.#waitEnd) {
+      case TIMEOUT_END:
+        // Python's timeout: this wait fails, the connection stays usable.
+        this.#fail?.(new ReadTimeoutError(this.timeout ?? 0));
+        return;
+      case FRAME_END:
+        return this.#stop(new FrameTimeoutError(this.frameTimeout ?? 0, window.length));
+      case DRAIN_END:
+        return this.#endDrained();
+      default:
+        return this.#stop(new IdleTimeoutError(this.idleTimeout ?? 0, window.length));
+    }
+  }
+
+  /**
+   * Stops the reader for good with `error`, which every read then throws,
+   * and closes the source so that a read in flight ends.
+   */
+  #stop(error: Error): void {
+    this.#fault ??= error;
+    this.#budget?.release(this);
+    this.#fail?.(error);
+    this.#closeSource();
+  }
+
+  /**
+   * Ends an idle wait as end of stream: the server is draining. The
+   * connection is closed to end the read in flight, once the writer has
+   * sent what it holds.
+   */
+  #endDrained(): void {
+    this.#watchDeadline = NOT_WAITING;
+    this.#drained = true;
+    this.#fail?.(new Deno.errors.Interrupted("the server is draining"));
+    const writer = this.#writer;
+    const close = () => this.#closeSource();
+    if (writer === undefined || writer.buffered === 0) close();
+    else writer.flush().then(close, close);
+  }
+
+  #closeSource(): void {
+    try {
+      this.#source.close?.();
+    } catch {
+      // Closed already (by its owner, or after a reset): the read in flight has ended.
+    }
+  }
+
+  #failure(): Error {
+    const fault = this.#fault!;
+    return fault === CLOSED
+      ? new Deno.errors.BadResource("Cannot read: the reader is closed")
+      : fault;
   }
 
   /**
    * Makes free space after `end`. By default consumed bytes are never
    * overwritten (frames may be views of them): reads append into the free
    * tail, and when the tail is short the unconsumed bytes move to a new
-   * buffer of the read-ahead size, or of the size the decoder said the frame
-   * needs (`ByteWindow.reserve`), or twice their size when it said nothing:
-   * one allocation per buffer of traffic, not one per frame. With
-   * `reuseBuffer`, they move to the front of the same buffer instead.
+   * buffer of the read-ahead size, or twice their size when the decoder
+   * said nothing of the frame's size. A frame of known size
+   * (`ByteWindow.reserve`) is a hint, not an order: the buffer grows
+   * towards it as its bytes arrive, by at most FRAME_GROWTH times what is
+   * here, so a peer that declares 8 MiB and sends 5 bytes costs the
+   * read-ahead, not 8 MiB. With `reuseBuffer`, the bytes move to the front
+   * of the same buffer instead, when they fit.
    */
   #makeRoom(): void {
     const window = this.#window;
@@ -583,6 +910,10 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
     window.wanted = 0;
     const reuse = this.#overwritable;
     const size = window.bytes.length;
+    // Under memory strain, a buffer grown for a large frame is not kept for the next one.
+    if (size > MAX_READ_AHEAD && window.length === 0 && this.#budget?.strained === true) {
+      return this.#moveTo(this.#readAhead);
+    }
     // Reuse mode: what is left (nothing, or the start of a frame) moves to
     // the front, so the read gets the whole buffer. Reads then take what has
     // arrived in one piece, rather than a piece of it and the rest later.
@@ -595,9 +926,10 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
     const outgrown = reuse && size < this.#readAhead;
     let target: number;
     if (wanted > window.length) {
-      // A frame of known size: room for all of it in place, or a buffer that fits it.
-      if (window.start + wanted <= size && !outgrown) return;
-      target = Math.max(this.#readAhead, wanted);
+      // A frame of known size: room for as much of it as its bytes so far allow.
+      const room = Math.min(wanted, FRAME_GROWTH * window.length + this.#readAhead);
+      if (window.start + room <= size && !outgrown) return;
+      target = Math.max(this.#readAhead, room);
     } else {
       if (size - window.end >= this.#readAhead / 4 && !outgrown) return;
       target = Math.max(this.#readAhead, window.length * 2);
@@ -610,8 +942,22 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
     }
   }
 
-  /** Moves the unconsumed bytes to the start of a new buffer of `size` bytes. */
+  /**
+   * Moves the unconsumed bytes to the start of a new buffer of `size` bytes,
+   * after the memory budget has agreed to what it holds past the read-ahead.
+   *
+   * @throws {FrameMemoryError} The budget is overdrawn and this reader is
+   * among its largest holders.
+   */
   #moveTo(size: number): void {
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      if (size <= MAX_READ_AHEAD) budget.release(this);
+      else {
+        budget.hold(this, size - MAX_READ_AHEAD, (error) => this.#stop(error));
+        if (this.#fault !== undefined) throw this.#failure();
+      }
+    }
     const window = this.#window;
     const bytes = new Uint8Array(size);
     bytes.set(window.view());
@@ -620,7 +966,26 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** Checks an `idleTimeout` or `frameTimeout` option. */
+/**
+ * The one place replies are flushed before the reader waits. The flush is
+ * started, not waited for: the read goes out beside the write, as on any
+ * full-duplex socket, and the next batch waits only when its flush finds
+ * the last one still going (memory stays bounded by `highWaterMark`). It is
+ * waited for past `highWaterMark`: the writer may then hold views of the read
+ * buffer, which the read must not overwrite.
+ */
+function flushBeforeWait(writer: BufferedWriter): Promise<void> | undefined {
+  if (writer.buffered === 0) return undefined;
+  const flushing = writer.flush();
+  if (writer.buffered >= writer.highWaterMark) return flushing;
+  // A failure is kept by the writer and thrown by its next call.
+  flushing.catch(noop);
+  return undefined;
+}
+
+const noop = (): void => {};
+
+/** Checks a deadline option. */
 function checkDeadline(name: string, seconds: number | null): number | null {
   if (seconds === null) return null;
   if (typeof seconds !== "number" || !(seconds > 0 && seconds <= MAX_TIMER_SECONDS)) {
@@ -629,98 +994,6 @@ function checkDeadline(name: string, seconds: number | null): number | null {
     );
   }
   return seconds;
-}
-
-/**
- * The idle and frame deadlines of one frame read (one object per reader,
- * begun anew for each read). It is idle until a byte of the frame is here,
- * then the frame's: each is armed on the shared deadline clock at the first
- * wait that needs it, never a timer per frame or per read. A frame that
- * arrives in the read that ends the idle wait arms no frame deadline.
- */
-class FrameDeadline implements Expiring {
-  expiresAt = Infinity;
-  clockSlot = -1;
-  readonly #window: ByteWindow;
-  #idleTimeout: number | null = null;
-  #frameTimeout: number | null = null;
-  #started = false;
-  /** The seconds of the armed deadline; 0 while none is armed. */
-  #armedSeconds = 0;
-  /** Fails the wait in progress. */
-  #fail: ((error: Error) => void) | undefined;
-  #expired: Error | undefined;
-
-  constructor(window: ByteWindow) {
-    this.#window = window;
-  }
-
-  /** Starts the deadlines of a new read; `started`: bytes of its frame are buffered. */
-  begin(idleTimeout: number | null, frameTimeout: number | null, started: boolean): this {
-    this.clear();
-    this.#idleTimeout = idleTimeout;
-    this.#frameTimeout = frameTimeout;
-    this.#started = started;
-    this.#expired = undefined;
-    return this;
-  }
-
-  /**
-   * Bounds one socket read by the deadline in force (the read itself when
-   * none is). The read stays in flight when the deadline wins: the next fill
-   * awaits it, so no byte is lost.
-   */
-  bound(read: Promise<number | null>): Promise<number | null> {
-    if (this.#expired !== undefined) return Promise.reject(this.#expired);
-    if (this.#armedSeconds === 0) {
-      const seconds = this.#started ? this.#frameTimeout : this.#idleTimeout;
-      if (seconds === null) return read;
-      this.#armedSeconds = seconds;
-      this.expiresAt = performance.now() + seconds * 1000;
-      arm(this);
-    }
-    // One promise per wait (Promise.race costs five times as much).
-    return new Promise((resolve, reject) => {
-      this.#fail = reject;
-      read.then(resolve, (error) => {
-        // A failed read ends the wait: the deadline must not outlive it.
-        this.clear();
-        reject(error);
-      });
-    });
-  }
-
-  /** Whether a deadline ran out (the wait it bounded failed). */
-  get expired(): boolean {
-    return this.#expired !== undefined;
-  }
-
-  /** Notes what a read delivered: the first bytes end the idle wait. */
-  received(count: number | null): void {
-    if (this.#started || count === null || count === 0) return;
-    // The frame has started: the idle deadline is over, the frame's is armed at the next wait.
-    this.#started = true;
-    this.clear();
-  }
-
-  /** Disarms the deadline, if one is armed. */
-  clear(): void {
-    if (this.#armedSeconds === 0) return;
-    this.#armedSeconds = 0;
-    this.#fail = undefined;
-    disarm(this);
-  }
-
-  /** Called by the clock when the armed deadline is due. */
-  expire(): void {
-    const seconds = this.#armedSeconds;
-    this.#armedSeconds = 0;
-    this.#expired = this.#started
-      ? new FrameTimeoutError(seconds, this.#window.length)
-      : new IdleTimeoutError(seconds);
-    this.#fail?.(this.#expired);
-    this.#fail = undefined;
-  }
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -734,19 +1007,18 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 class FrameIterator<Frame> implements AsyncIterableIterator<Frame> {
   readonly #reader: BufferedReader;
   readonly #decoder: FrameDecoder<Frame>;
-  readonly #window: ByteWindow;
   #done = false;
 
-  constructor(reader: BufferedReader, decoder: FrameDecoder<Frame>, window: ByteWindow) {
+  constructor(reader: BufferedReader, decoder: FrameDecoder<Frame>) {
     this.#reader = reader;
     this.#decoder = decoder;
-    this.#window = window;
   }
 
   next(): Promise<IteratorResult<Frame>> {
     if (this.#done) return Promise.resolve(DONE);
-    // Fast path: a buffered frame needs no socket read and no async function.
-    const frame = this.#decoder.decode(this.#window);
+    // Fast path: a buffered frame needs no socket read and no async function
+    // (a decoding error is thrown from here: `for await` passes it on).
+    const frame = this.#reader.decodeBuffered(this.#decoder);
     if (frame !== undefined) return Promise.resolve({ done: false, value: frame });
     return this.#reader.readFrame(this.#decoder).then(this.#toResult);
   }

@@ -6,7 +6,14 @@
  */
 
 import type { ByteSink, Codec } from "../framing/codec.ts";
-import { withDeadline } from "./_deadline.ts";
+import {
+  deadlineAfter,
+  holders,
+  NOT_WAITING,
+  unwatch,
+  watch,
+  type WatchKind,
+} from "./_watchdog.ts";
 import { WriteTimeoutError } from "./errors.ts";
 
 /** Anything with Deno's `write(p)` contract, such as a `Deno.Conn`. */
@@ -18,6 +25,12 @@ export interface ByteDestination {
    * @returns How many bytes were written.
    */
   write(p: Uint8Array): Promise<number>;
+  /**
+   * Closes the destination, so that a write in flight fails. The writer
+   * calls it when `writeTimeout` ends a write. A destination without it
+   * still works: each write then costs a promise of its own.
+   */
+  close?(): void;
 }
 
 /** Options for {@linkcode BufferedWriter}. */
@@ -31,8 +44,12 @@ export interface BufferedWriterOptions {
    */
   highWaterMark?: number;
   /**
-   * Seconds a send may wait for a peer that does not read before it fails
-   * with {@linkcode WriteTimeoutError}; `null` waits forever.
+   * Seconds one write to the destination may wait for a peer that does not
+   * read: then it fails with {@linkcode WriteTimeoutError} and the writer
+   * closes the destination. It counts from each write, so a peer that reads
+   * slowly but steadily is never cut off (nginx's `send_timeout`). No timer
+   * is armed: the write's deadline is kept by the process-wide watchdog.
+   * `null` waits forever.
    *
    * @default {null}
    */
@@ -46,6 +63,9 @@ const noop = (): void => {};
 const CLOSED = Symbol("closed");
 /** Chunks up to this size are copied byte by byte (see #append). */
 const SMALL_CHUNK = 16;
+
+/** The watchdog's view of a writer; set by the class's static block. */
+let watched: WatchKind<BufferedWriter>;
 
 // The safety net for a write that no read follows: once a writer has stayed
 // dirty for a few microtask hops (its handler went on to something other than
@@ -126,6 +146,12 @@ export class BufferedWriter {
   #scheduled = false;
   /** Whether `cork()` holds back the safety flush. */
   #corked = false;
+  /** The watchdog's: this writer's index in its list, -1 when not in it. */
+  #watchSlot = -1;
+  /** The watchdog's: NOT_WAITING, or the tick by which the write in flight must be taken. */
+  #watchDeadline = NOT_WAITING;
+  /** Rejects the write in flight, when it has a promise of its own (a destination with no `close()`). */
+  #fail: ((error: unknown) => void) | undefined;
 
   /** The writer an encoder is writing into right now (encoding is synchronous). */
   static #encoding: BufferedWriter | undefined;
@@ -133,6 +159,15 @@ export class BufferedWriter {
   static readonly #sink: ByteSink = { write: (bytes) => BufferedWriter.#encoding!.#append(bytes) };
   /** Writers whose flush is owed, checked once per microtask hop. */
   static readonly #watched: BufferedWriter[] = [];
+
+  static {
+    watched = {
+      slot: (writer) => writer.#watchSlot,
+      setSlot: (writer, slot) => void (writer.#watchSlot = slot),
+      deadline: (writer) => writer.#watchDeadline,
+      expire: (writer) => writer.#expire(),
+    };
+  }
 
   /**
    * Creates a writer over `destination`; no buffer is allocated until the first write.
@@ -282,6 +317,7 @@ export class BufferedWriter {
     } finally {
       // The error itself is made only if a write comes: an Error's stack costs microseconds.
       this.#error ??= CLOSED;
+      if (this.#watchSlot >= 0) unwatch(this, watched);
       dirtyWriters.delete(this);
       if (dirtyWriters.size === 0 && flushTimer !== undefined) {
         clearTimeout(flushTimer);
@@ -445,11 +481,11 @@ export class BufferedWriter {
     this.#flight = chunk;
     this.#flightBuffer = fromQueue ? undefined : this.#buffer;
     this.#flightSent = 0;
-    return this.#sendFlight(chunk, chunk.length);
+    return this.#sendFlight(chunk);
   }
 
-  #sendFlight(bytes: Uint8Array, unsent: number): Promise<void> {
-    return this.#write(bytes, unsent).then(
+  #sendFlight(bytes: Uint8Array): Promise<void> {
+    return this.#write(bytes).then(
       (count) => this.#written(count),
       (error) => this.#writeFailed(error),
     );
@@ -457,9 +493,10 @@ export class BufferedWriter {
 
   /** After a write: the rest of a partial write, then the next chunk, or done. */
   #written(count: number): Promise<void> | undefined {
+    this.#writeEnded();
     const chunk = this.#flight!;
     const sent = this.#flightSent += count;
-    if (sent < chunk.length) return this.#sendFlight(chunk.subarray(sent), chunk.length - sent);
+    if (sent < chunk.length) return this.#sendFlight(chunk.subarray(sent));
     const buffer = this.#flightBuffer;
     this.#flight = this.#flightBuffer = undefined;
     if (buffer === undefined) {
@@ -478,16 +515,54 @@ export class BufferedWriter {
   }
 
   #writeFailed(error: unknown): never {
-    this.#error = error;
+    this.#writeEnded();
+    // The first failure is the one reported: after a timeout, the closed
+    // destination's own error is only its consequence.
+    this.#error ??= error;
     this.#draining = undefined;
     this.#flight = this.#flightBuffer = undefined;
-    throw error;
+    throw this.#error;
   }
 
-  #write(bytes: Uint8Array, unsent: number): Promise<number> {
+  /**
+   * The one place the writer writes. With `writeTimeout`, the write notes
+   * its deadline for the watchdog (no timer); it has a promise of its own
+   * only when the watchdog cannot end it by closing the destination.
+   */
+  #write(bytes: Uint8Array): Promise<number> {
     const pending = this.#destination.write(bytes);
     const timeout = this.writeTimeout;
     if (timeout === null) return pending;
-    return withDeadline(pending, timeout, () => new WriteTimeoutError(timeout, unsent));
+    this.#watchDeadline = deadlineAfter(timeout);
+    if (this.#watchSlot < 0) watch(this, watched);
+    if (this.#destination.close !== undefined) return pending;
+    return new Promise((resolve, reject) => {
+      this.#fail = reject;
+      pending.then(resolve, reject);
+    });
+  }
+
+  /** Between writes: a writer on its own leaves the watchdog's list (see `holdWatchdog`). */
+  #writeEnded(): void {
+    this.#watchDeadline = NOT_WAITING;
+    if (holders === 0 && this.#watchSlot >= 0) unwatch(this, watched);
+  }
+
+  /**
+   * Called by the watchdog when a write is past `writeTimeout`: the peer is
+   * not reading. Fails the writer and closes the destination, which ends
+   * the write in flight.
+   */
+  #expire(): void {
+    this.#watchDeadline = NOT_WAITING;
+    // Unsent: what is buffered, less what the write in flight has taken of its chunk.
+    const unsent = this.buffered - (this.#flight === undefined ? 0 : this.#flightSent);
+    this.#error ??= new WriteTimeoutError(this.writeTimeout ?? 0, unsent);
+    this.#fail?.(this.#error);
+    try {
+      this.#destination.close?.();
+    } catch {
+      // Closed already: the write in flight has ended.
+    }
   }
 }

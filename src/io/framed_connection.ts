@@ -8,7 +8,7 @@
 
 import type { Codec, FrameDecoder } from "../framing/codec.ts";
 import { decodeFrames } from "../framing/decode_frames.ts";
-import { holdClock, releaseClock } from "./_deadline_clock.ts";
+import { holdWatchdog, releaseWatchdog } from "./_watchdog.ts";
 import { BufferedReader, type BufferedReaderOptions, type ByteSource } from "./buffered_reader.ts";
 import {
   BufferedWriter,
@@ -18,7 +18,7 @@ import {
 
 /** Options for {@linkcode FramedConnection}: the codec, and the reader's and writer's settings. */
 export interface FramedConnectionOptions<Frame, Input>
-  extends Omit<BufferedReaderOptions, "beforeWait">, BufferedWriterOptions {
+  extends Omit<BufferedReaderOptions, "beforeWait" | "writer">, BufferedWriterOptions {
   /**
    * The framing both sides speak. Without one, the connection is a buffered
    * byte stream (`reader`, `writer`) and every frame method throws a
@@ -80,25 +80,6 @@ export type FrameHandler<Frame, This = unknown> = (
 ) => void | Promise<void>;
 
 /**
- * The one place replies are flushed before the reader waits. The flush is
- * started, not waited for: the read goes out beside the write, as on any
- * full-duplex socket, and the next batch waits only when its flush finds
- * the last one still going (memory stays bounded by `highWaterMark`). It is
- * waited for past `highWaterMark`: the writer may then hold views of the read
- * buffer, which the read must not overwrite.
- */
-function flushBeforeWait(writer: BufferedWriter): Promise<void> | undefined {
-  if (writer.buffered === 0) return undefined;
-  const flushing = writer.flush();
-  if (writer.buffered >= writer.highWaterMark) return flushing;
-  // A failure is kept by the writer and thrown by its next call.
-  flushing.catch(noop);
-  return undefined;
-}
-
-const noop = (): void => {};
-
-/**
  * One framed connection: a {@linkcode BufferedReader} and a
  * {@linkcode BufferedWriter} over the same transport, a codec, and the
  * connection's one decoder. The reader flushes the writer each time it is
@@ -125,7 +106,11 @@ const noop = (): void => {};
  * threshold.
  *
  * The connection does not own its transport: closing the socket is the
- * owner's (the server, or {@linkcode FramedClient}).
+ * owner's (the server, or {@linkcode FramedClient}), except when a deadline
+ * (`idleTimeout`, `frameTimeout`, `writeTimeout`), the memory budget or a
+ * drain ends the connection: the reader or writer closes it then, which ends
+ * the read or write in flight. `close()` releases the reader, the writer and
+ * the process-wide watchdog they share.
  *
  * @typeParam Frame What the codec decodes.
  * @typeParam Input What the codec encodes.
@@ -163,6 +148,8 @@ export class FramedConnection<Frame, Input = Frame> {
   readonly #owner: string;
   #decoder: FrameDecoder<Frame> | undefined;
   #state: FramedConnectionState = "framing";
+  /** Whether this connection holds the watchdog (it has a deadline or a drain), until `close()`. */
+  #holdsWatchdog: boolean;
 
   /**
    * Wraps a transport; nothing is read or written until asked.
@@ -188,8 +175,16 @@ export class FramedConnection<Frame, Input = Frame> {
       frameTimeout: options.frameTimeout,
       bufferSize: options.bufferSize,
       reuseBuffer: options.reuseBuffer,
-      beforeWait: () => flushBeforeWait(writer),
+      // The reader flushes the writer before each wait: replies to a batch leave in one write.
+      writer,
+      draining: options.draining,
+      memoryBudget: options.memoryBudget,
     });
+    // Its reader and writer stay on the watchdog's list between waits: no push per wait.
+    this.#holdsWatchdog = options.timeout != null || options.idleTimeout != null ||
+      options.frameTimeout != null || options.writeTimeout != null ||
+      options.draining !== undefined;
+    if (this.#holdsWatchdog) holdWatchdog();
   }
 
   /**
@@ -209,7 +204,7 @@ export class FramedConnection<Frame, Input = Frame> {
    * @throws {IncompleteFrameError} The peer closed inside a frame.
    * @throws {FrameTooLongError} A frame exceeds the codec's limit.
    * @throws {FrameTimeoutError} The frame took longer than `frameTimeout`.
-   * @throws {IdleTimeoutError} No frame started within `idleTimeout`.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
    */
   readFrame(): Promise<Frame | null> {
     try {
@@ -298,14 +293,14 @@ export class FramedConnection<Frame, Input = Frame> {
    * @throws {IncompleteFrameError} The peer closed inside a frame.
    * @throws {FrameTooLongError} A frame exceeds the codec's limit.
    * @throws {FrameTimeoutError} A frame took longer than `frameTimeout`.
+   * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
+   * @throws {FrameMemoryError} The memory budget closed the connection.
    * @throws {Error} What `onFrame` threw: the loop stops there; what it
    * wrote before is still in the writer, for `close()` to send.
    */
   async serve<This>(onFrame: FrameHandler<Frame, This>, thisArg?: This): Promise<void> {
     const reader = this.reader;
     const writer = this.writer;
-    // The loop's frames arm and disarm deadlines: keep the one deadline timer between them.
-    holdClock();
     try {
       const decoder = this.#connectionDecoder();
       // A frame lives for its call: the read buffer can be reused from here on.
@@ -350,7 +345,6 @@ export class FramedConnection<Frame, Input = Frame> {
       throw error;
     } finally {
       writer.uncork();
-      releaseClock();
     }
   }
 
@@ -364,13 +358,22 @@ export class FramedConnection<Frame, Input = Frame> {
   }
 
   /**
-   * Flushes and closes the writer (see {@linkcode BufferedWriter.close});
-   * the transport stays open for its owner to close.
+   * Flushes and closes the writer (see {@linkcode BufferedWriter.close}),
+   * then closes the reader (see {@linkcode BufferedReader.close}); the
+   * transport stays open for its owner to close.
    *
    * @throws {WriteTimeoutError} The buffered bytes could not be sent in time.
    */
-  close(): Promise<void> {
-    return this.writer.close();
+  async close(): Promise<void> {
+    try {
+      await this.writer.close();
+    } finally {
+      this.reader.close();
+      if (this.#holdsWatchdog) {
+        this.#holdsWatchdog = false;
+        releaseWatchdog();
+      }
+    }
   }
 
   /** One decoder per connection, so `readFrame()`, `frames()` and `serve()` can be mixed. */

@@ -13,10 +13,16 @@
  * handler ──sendFrame() / writeFrame()──> BufferedWriter ──one write() per batch──> socket
  * ```
  *
- * Timeouts end a connection that stalls: {@linkcode ReadTimeoutError},
- * {@linkcode IdleTimeoutError}, {@linkcode FrameTimeoutError} and
- * {@linkcode WriteTimeoutError} (all `Deno.errors.TimedOut`).
- * {@linkcode isPeerGone} tells a peer that reset or vanished from a real fault.
+ * Timeouts end a connection that stalls: {@linkcode IdleTimeoutError}
+ * (no byte for `idleTimeout`), {@linkcode FrameTimeoutError} (a frame not
+ * whole within `frameTimeout`) and {@linkcode WriteTimeoutError} (a peer
+ * that does not read for `writeTimeout`) close it; Python's per-read
+ * `timeout` fails one read with {@linkcode ReadTimeoutError} and leaves it
+ * usable. All are `Deno.errors.TimedOut`, and none arms a timer: one
+ * process-wide watchdog keeps every deadline. A {@linkcode FrameMemoryBudget}
+ * bounds the memory all connections' large frames hold at once
+ * ({@linkcode FrameMemoryError}). {@linkcode isPeerGone} tells a peer that
+ * reset or vanished from a real fault.
  *
  * @example A framed request and reply with the client
  * ```ts
@@ -47,6 +53,7 @@
 export * from "./buffered_reader.ts";
 export * from "./buffered_writer.ts";
 export * from "./errors.ts";
+export * from "./frame_memory_budget.ts";
 export * from "./is_peer_gone.ts";
 export * from "./framed_connection.ts";
 export * from "./framed_client.ts";

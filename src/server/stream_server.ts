@@ -6,6 +6,7 @@
  */
 
 import type { RequestHandlerClass } from "../handlers/base_request_handler.ts";
+import { FrameMemoryBudget } from "../io/frame_memory_budget.ts";
 import { isPeerGone } from "../io/is_peer_gone.ts";
 import { ProxyAcceptor } from "../proxy/_proxy_acceptor.ts";
 import type { ProxyProtocolVersion } from "../proxy/parse_proxy_header.ts";
@@ -24,6 +25,19 @@ export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServ
    * @default {10000}
    */
   maxConnections?: number;
+  /**
+   * The most bytes all connections' large frames may hold at once: what
+   * stream handlers' read buffers hold past their 64 KiB read-ahead (a
+   * buffer grows past it only for a frame that needs more, as that frame's
+   * bytes arrive). Past it, the connections holding the most are closed
+   * with `FrameMemoryError`, and the others go on. With it, worst-case
+   * memory is a number: about `maxConnections` × (64 KiB of read-ahead +
+   * 2 × `writeBufferSize` + 5 KB) + `maxFrameMemory`. 256 MiB lets 32
+   * frames of the default `maxFrameLength` (8 MiB) arrive at once.
+   *
+   * @default {268435456}
+   */
+  maxFrameMemory?: number;
   /**
    * Expect a PROXY protocol header (HAProxy's, as sent by `send-proxy` or
    * `send-proxy-v2`) first on each connection: `"v1"` (text), `"v2"`
@@ -66,6 +80,7 @@ export interface StreamServerOptions<Address extends Deno.Addr> extends BaseServ
 /** The settings every stream server has; see {@linkcode StreamServerOptions}. */
 const STREAM_SETTINGS = [
   "maxConnections",
+  "maxFrameMemory",
   "proxyProtocol",
   "trustedProxies",
   "proxyHeaderTimeout",
@@ -118,6 +133,8 @@ export abstract class StreamServer<Address extends Deno.Addr>
   extends BaseServer<Deno.Conn, Deno.Addr, Address> {
   /** Default for {@linkcode StreamServerOptions.maxConnections}. */
   static maxConnections: number = 10_000;
+  /** Default for {@linkcode StreamServerOptions.maxFrameMemory}: 256 MiB. */
+  static maxFrameMemory: number = 256 * 1024 * 1024;
 
   /** Default for {@linkcode StreamServerOptions.proxyProtocol}. */
   static proxyProtocol: ProxyProtocolVersion | undefined = undefined;
@@ -130,6 +147,8 @@ export abstract class StreamServer<Address extends Deno.Addr>
 
   /** The most connections a threading server serves at once. */
   declare maxConnections: number;
+  /** The most bytes all connections' large frames may hold at once. */
+  declare readonly maxFrameMemory: number;
   /** The PROXY protocol versions expected; `undefined` reads no header. */
   declare readonly proxyProtocol: ProxyProtocolVersion | undefined;
   /** The peers allowed to send a PROXY header. */
@@ -141,6 +160,7 @@ export abstract class StreamServer<Address extends Deno.Addr>
 
   readonly #listener: Deno.Listener<Deno.Conn, Deno.Addr>;
   readonly #proxy: ProxyAcceptor | undefined;
+  readonly #frameMemory: FrameMemoryBudget;
 
   /**
    * Takes ownership of a bound listener; subclasses bind it first.
@@ -150,7 +170,8 @@ export abstract class StreamServer<Address extends Deno.Addr>
    * @param options Settings for this instance.
    * @throws {TypeError} `proxyProtocol` is set on TCP with no `trustedProxies`,
    * or a PROXY setting is malformed (the listener is closed then).
-   * @throws {RangeError} `proxyHeaderTimeout` or `maxProxyHeaderLength` is out of range.
+   * @throws {RangeError} `proxyHeaderTimeout` or `maxProxyHeaderLength` is out of
+   * range, or `maxFrameMemory` is not a positive integer (the listener is closed then).
    */
   constructor(
     listener: Deno.Listener<Deno.Conn, Deno.Addr>,
@@ -160,22 +181,35 @@ export abstract class StreamServer<Address extends Deno.Addr>
     const settings = resolveSettings(new.target, options, STREAM_SETTINGS);
     const { proxyProtocol } = settings;
     let proxy: ProxyAcceptor | undefined;
-    if (proxyProtocol !== undefined) {
-      try {
+    let frameMemory: FrameMemoryBudget;
+    try {
+      frameMemory = new FrameMemoryBudget(settings.maxFrameMemory);
+      if (proxyProtocol !== undefined) {
         proxy = new ProxyAcceptor({ ...settings, proxyProtocol }, listener.addr.transport);
-      } catch (error) {
-        // A refused setting leaves nothing open, not even a Unix socket file.
-        const path = "path" in listener.addr ? listener.addr.path : null;
-        const ino = path ? socketFileInode(path) : null;
-        listener.close();
-        if (path) removeSocketFile(path, ino);
-        throw error;
       }
+    } catch (error) {
+      // A refused setting leaves nothing open, not even a Unix socket file.
+      const path = "path" in listener.addr ? listener.addr.path : null;
+      const ino = path ? socketFileInode(path) : null;
+      listener.close();
+      if (path) removeSocketFile(path, ino);
+      throw error;
     }
     super(RequestHandlerClass, options);
     Object.assign(this, settings, { trustedProxies: Object.freeze([...settings.trustedProxies]) });
     this.#listener = listener;
     this.#proxy = proxy;
+    this.#frameMemory = frameMemory;
+  }
+
+  /**
+   * The budget of `maxFrameMemory` that every connection's reader accounts
+   * in: `held` is what all large frames hold now.
+   *
+   * @returns The server's frame memory budget.
+   */
+  get frameMemory(): FrameMemoryBudget {
+    return this.#frameMemory;
   }
 
   /** The bound address. */

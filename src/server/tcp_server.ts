@@ -133,7 +133,9 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
    * Binds and listens.
    *
    * @param address Where to listen.
-   * @param RequestHandlerClass The handler class.
+   * @param RequestHandlerClass The handler class: its `clientAddress` type
+   * must hold a `Deno.NetAddr` (the default of `StreamRequestHandler`, or
+   * `Deno.Addr`); a handler declared for `Deno.UnixAddr` is a type error.
    * @param options Settings for this instance.
    * @throws {Deno.errors.AddrInUse} The port is taken.
    * @throws {TypeError} `allowReusePort` without `--unstable-net`, or
@@ -141,12 +143,13 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
    */
   constructor(
     address: TCPAddress,
-    RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
+    RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.NetAddr>,
     options: TCPServerOptions = {},
   ) {
     const settings = resolveSettings(new.target, options, TCP_SETTINGS);
     const listener = Deno.listen(tcpListenOptions(address, settings));
-    super(listener, RequestHandlerClass, options);
+    // Its clients' addresses are NetAddrs (a PROXY header's too), as the handler's type says.
+    super(listener, RequestHandlerClass as RequestHandlerClass<Deno.Conn, Deno.Addr>, options);
     Object.assign(this, settings);
   }
 

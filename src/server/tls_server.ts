@@ -171,7 +171,7 @@ export class TLSServer extends TCPServer {
    */
   constructor(
     address: TCPAddress,
-    RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
+    RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.NetAddr>,
     options: TLSServerOptions,
   ) {
     // node:tls takes any text as a certificate and fails each handshake

@@ -55,21 +55,26 @@ export class UnixStreamServer extends StreamServer<UnixBoundAddress> {
    * Binds and listens.
    *
    * @param address The socket path.
-   * @param RequestHandlerClass The handler class.
+   * @param RequestHandlerClass The handler class. Its clients' addresses
+   * are `Deno.UnixAddr` (a `Deno.NetAddr` behind a PROXY header): declare
+   * `Deno.UnixAddr`, or `Deno.Addr` to serve TCP too, as
+   * `StreamRequestHandler`'s third type argument; a handler with the
+   * default, written for TCP, runs here too (narrow on `clientAddress.transport`).
    * @param options Settings for this instance.
    * @throws {Deno.errors.AddrInUse} A live server holds the path, or it is
    * not a socket.
    */
   constructor(
     address: UnixAddress,
-    RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.Addr>,
+    RequestHandlerClass: RequestHandlerClass<Deno.Conn, Deno.UnixAddr>,
     options: StreamServerOptions<UnixBoundAddress> = {},
   ) {
     const listener = bindUnixPath(
       address.path,
       () => Deno.listen({ transport: "unix", path: address.path }),
     );
-    super(listener, RequestHandlerClass, options);
+    // Behind a PROXY header a client's address is a NetAddr: Deno.Addr handlers take both.
+    super(listener, RequestHandlerClass as RequestHandlerClass<Deno.Conn, Deno.Addr>, options);
     this.#ino = socketFileInode(address.path);
   }
 

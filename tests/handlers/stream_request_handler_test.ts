@@ -268,3 +268,58 @@ Deno.test("a handler that overrides neither handle() nor handleFrame() closes at
     assertEquals(await readToEnd(conn), new Uint8Array(0));
   });
 });
+
+// --- a new user's first hour -----------------------------------------------------------
+
+const forgetfulCases: { name: string; use: (handler: StreamRequestHandler) => Promise<unknown> }[] =
+  [
+    { name: "rfile", use: (handler) => handler.rfile.readline() },
+    { name: "wfile", use: (handler) => handler.wfile.write("hello\n") },
+  ];
+
+for (const c of forgetfulCases) {
+  Deno.test(`setup() without super.setup(): the first use of ${c.name} fails with a TypeError that says so`, async () => {
+    class Forgetful extends StreamRequestHandler {
+      override setup(): void {
+        // super.setup() forgotten: rfile and wfile are never made.
+      }
+      override async handle(): Promise<void> {
+        await c.use(this);
+      }
+    }
+    await withServer(Forgetful, async (address, errors) => {
+      using conn = await Deno.connect(address);
+      assertEquals(await readToEnd(conn), new Uint8Array(0));
+      while (errors.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      assertEquals(errors.length, 1);
+      assertInstanceOf(errors[0], TypeError);
+      assertEquals(
+        (errors[0] as Error).message,
+        `${c.name} is not set: Forgetful.setup() did not call super.setup()`,
+      );
+    });
+  });
+}
+
+Deno.test("Python's names: connection is request; rfile.readlineBytes() and rfile.readAll() read as Python's readline() and read()", async () => {
+  class PythonStyle extends StreamRequestHandler {
+    override async handle(): Promise<void> {
+      assert(this.connection === this.request);
+      const requestLine = await this.rfile.readlineBytes(); // b"GET / HTTP/1.0\r\n"
+      const rest = await this.rfile.readAll(1024); // Everything until the client half-closes.
+      await this.wfile.write(
+        `${JSON.stringify(new TextDecoder().decode(requestLine!))} then ${rest.length} bytes\n`,
+      );
+    }
+  }
+  await withServer(PythonStyle, async (address, errors) => {
+    using conn = await Deno.connect(address);
+    await conn.write(text.encode("GET / HTTP/1.0\r\nHost: x\r\n\r\n"));
+    await conn.closeWrite();
+    assertEquals(
+      new TextDecoder().decode(await readToEnd(conn)),
+      `"GET / HTTP/1.0\\r\\n" then 11 bytes\n`,
+    );
+    assertEquals(errors, []);
+  });
+});

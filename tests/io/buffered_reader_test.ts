@@ -182,6 +182,53 @@ Deno.test("lines() and readline mix: text after a line is kept for the next call
   assertEquals(await Array.fromAsync(reader.lines()), ["second", "third"]);
 });
 
+// --- Python parity: read to end of stream, bytes lines -------------------------------
+
+Deno.test("read() is one chunk, as socket.recv() (Python's read1), not everything to the end", async () => {
+  const reader = new BufferedReader(FakeSource.of("first ", "second"));
+  assertEquals(text.decode((await reader.read())!), "first ");
+  assertEquals(text.decode((await reader.read())!), "second");
+  assertEquals(await reader.read(), null);
+});
+
+Deno.test("readAll: everything until end of stream, as Python's rfile.read(); past its limit, FrameTooLongError", async (t) => {
+  await t.step("within the limit", async () => {
+    const reader = new BufferedReader(FakeSource.of("GET / ", "HTTP/1.0\r\n", "\r\n"));
+    assertEquals(text.decode(await reader.readAll(64)), "GET / HTTP/1.0\r\n\r\n");
+    assertEquals(await reader.readAll(64), new Uint8Array(0), "nothing left: empty");
+  });
+  await t.step("a stream longer than the limit", async () => {
+    const reader = new BufferedReader(FakeSource.of("x".repeat(40), "x".repeat(40)), {
+      bufferSize: 16,
+    });
+    const error = await assertRejects(() => reader.readAll(64), FrameTooLongError);
+    assertEquals(error.maxFrameLength, 64);
+    assert(error.length > 64);
+  });
+});
+
+Deno.test("readlineBytes: bytes with their newline as Python's readline(), null at end of stream, too long fails", async (t) => {
+  await t.step("lines and a last one without a newline", async () => {
+    const reader = new BufferedReader(
+      FakeSource.of("one\r\ntw", "o\n", new Uint8Array([0xff, 0xfe, 0x0a]), "last"),
+    );
+    const lines = [];
+    for (let line; (line = await reader.readlineBytes()) !== null;) lines.push(line);
+    assertEquals(lines.map((line) => Array.from(line)), [
+      Array.from(utf8.encode("one\r\n")),
+      Array.from(utf8.encode("two\n")),
+      // Not UTF-8 text: bytes pass through, as Python's.
+      [0xff, 0xfe, 0x0a],
+      Array.from(utf8.encode("last")),
+    ]);
+  });
+  await t.step("a line longer than the limit", async () => {
+    const reader = new BufferedReader(FakeSource.of("a".repeat(20) + "\n"));
+    const error = await assertRejects(() => reader.readlineBytes(8), FrameTooLongError);
+    assertEquals(error.maxFrameLength, 8);
+  });
+});
+
 // --- frames ------------------------------------------------------------------
 
 const lengthPrefixed = new LengthPrefixedCodec();

@@ -9,8 +9,16 @@
 // never for a delay.
 
 import { delay } from "@std/async";
-import { assert, assertEquals, assertMatch } from "@std/assert";
 import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertLessOrEqual,
+  assertMatch,
+  assertObjectMatch,
+} from "@std/assert";
+import {
+  FrameMemoryError,
   FrameSyntaxError,
   FrameTimeoutError,
   FrameTooLongError,
@@ -224,6 +232,15 @@ async function openSession(server: RecordingServer) {
         filled += count;
       }
       assertEquals(reply.subarray(0, request.length), request);
+    },
+    /** Reads until the server ends the session: "end of stream", or "reset". */
+    async end(): Promise<string> {
+      try {
+        return await conn.read(reply) === null ? "end of stream" : "more bytes";
+      } catch (error) {
+        if (error instanceof Deno.errors.ConnectionReset) return "reset";
+        throw error;
+      }
     },
     close: () => conn.close(),
   };
@@ -801,4 +818,218 @@ for sock in socks:
     assertEquals(server.peakActive, MANY);
     assertEquals(server.errors, []);
   });
+});
+
+// --- hardening, round 2 ---------------------------------------------------------------
+
+/** The echo protocol with frames of up to 8 MiB, for the memory budget. */
+class LargeFrameEcho extends FrameEcho {
+  override codec = new LengthPrefixedCodec({ format: "i", maxFrameLength: 8 * 1024 * 1024 });
+}
+
+Deno.test("fault: clients each holding a large unfinished frame: frame memory stays within maxFrameMemory, the largest holders get FrameMemoryError, a patient session is served throughout", async () => {
+  const CLIENTS = 24;
+  const MiB = 1024 * 1024;
+  const BUDGET = 16 * MiB;
+  await withServer(LargeFrameEcho, { maxFrameMemory: BUDGET }, async (server) => {
+    const session = await openSession(server);
+    await session.roundTrip("before");
+    // Sampled while the clients send: the budget's own counter never passes the limit.
+    let mostHeld = 0;
+    const sampler = setInterval(() => mostHeld = Math.max(mostHeld, server.frameMemory.held), 5);
+    const peer = spawnPython(
+      `
+COUNT = int(sys.argv[2])
+socks = [socket.create_connection(("127.0.0.1", PORT), timeout=20) for _ in range(COUNT)]
+closed = 0
+# Each declares an 8 MiB frame and sends 3 MiB of it, a piece at a time, all in turn:
+# never the whole frame. Unbounded, the server would hold 8 MiB for each.
+for piece in range(48):
+    for sock in socks:
+        if sock.fileno() < 0:
+            continue
+        try:
+            if piece == 0:
+                sock.sendall(struct.pack("<i", 8 * 1024 * 1024))
+            sock.sendall(b"x" * 65536)
+        except (BrokenPipeError, ConnectionResetError):
+            sock.close()
+            closed += 1
+print(json.dumps({"closed_while_sending": closed}), flush=True)
+sys.stdin.readline()
+for sock in socks:
+    sock.close()
+`,
+      [server.address.port, CLIENTS],
+    );
+    const sent = JSON.parse(await peer.readLine());
+    await session.roundTrip("while they hold their frames");
+    clearInterval(sampler);
+    await peer.writeLine("done");
+    await peer.finish();
+    await server.untilProcessed(CLIENTS);
+    await session.roundTrip("after");
+    session.close();
+    await server.untilProcessed(CLIENTS + 1);
+    assertLessOrEqual(mostHeld, BUDGET);
+    const evicted = server.errors.filter((error) => error instanceof FrameMemoryError);
+    assert(evicted.length >= CLIENTS / 2, `${evicted.length} evicted`);
+    for (const error of evicted) {
+      assertObjectMatch(error, { limit: BUDGET });
+      assert(error.total > BUDGET && error.held > 64 * 1024, error.message);
+    }
+    // The rest ended their frames with their connections: cut short, not evicted.
+    const others = server.errors.filter((error) => !(error instanceof FrameMemoryError));
+    assert(others.every((error) => error instanceof IncompleteFrameError), String(others));
+    assert(sent.closed_while_sending >= 0);
+    assertEquals(server.frameMemory.held, 0, "every connection gave back what it held");
+  });
+});
+
+Deno.test("fault: idleTimeout closes a client that sends one header byte and then nothing (silence mid-frame), long before frameTimeout", async () => {
+  class Guarded extends FrameEcho {
+    override idleTimeout = 0.3;
+    override frameTimeout = 300;
+  }
+  await withServer(Guarded, {}, async (server) => {
+    using silent = await Deno.connect(server.address);
+    await silent.write(new Uint8Array([1]));
+    // The server closes it: the client reads the end of the stream.
+    assertEquals(
+      await within(silent.read(new Uint8Array(1)), WAIT_LIMIT_SECONDS, "the close"),
+      null,
+    );
+    await server.untilProcessed(1);
+    assertEquals(server.errors.length, 1);
+    const error = server.errors[0];
+    assert(error instanceof IdleTimeoutError, String(error));
+    assertEquals([error.timeout, error.buffered], [0.3, 1]);
+  });
+});
+
+Deno.test("fault: 20 clients that send one header byte fill maxConnections 20; idleTimeout frees their slots and a fresh client is served", async () => {
+  const LIMIT = 20;
+  class Guarded extends FrameEcho {
+    override idleTimeout = 0.5;
+  }
+  await withServer(Guarded, { maxConnections: LIMIT }, async (server) => {
+    const peer = spawnPython(
+      `
+COUNT = int(sys.argv[2])
+socks = [socket.create_connection(("127.0.0.1", PORT), timeout=20) for _ in range(COUNT)]
+for sock in socks:
+    sock.sendall(b"\\x05")  # one byte of a length field, then silence
+print("holding", flush=True)
+closed = 0
+for sock in socks:
+    try:
+        closed += sock.recv(1) == b""
+    except ConnectionResetError:
+        closed += 1
+print(json.dumps({"closed": closed}), flush=True)
+`,
+      [server.address.port, LIMIT],
+    );
+    assertEquals(await peer.readLine(), "holding");
+    await server.untilStarted(LIMIT);
+    // Every slot is taken: this client waits in the backlog until idleTimeout frees one.
+    const waiting = exchangeBytes(server, FRESH_ECHO.request);
+    await server.untilProcessed(LIMIT);
+    assertEquals(await waiting, FRESH_ECHO.reply);
+    assertEquals(JSON.parse(await peer.readLine()), { closed: LIMIT });
+    await peer.finish();
+    await server.untilProcessed(LIMIT + 1);
+    const idle = server.errors.filter((error) => error instanceof IdleTimeoutError);
+    assertEquals([idle.length, server.errors.length], [LIMIT, LIMIT]);
+  });
+});
+
+Deno.test("fault: 300 frames and a bad header in one sendall: all 300 replies arrive, then the end of the stream, not a reset", async () => {
+  await withServer(FrameEcho, {}, async (server) => {
+    const output = await python(
+      `
+sock = socket.create_connection(("127.0.0.1", PORT), timeout=20)
+frames = b"".join(frame(b"frame %d " % i * 100) for i in range(300))
+# A length over maxFrameLength, then the body it claims: the server reads no further.
+sock.sendall(frames + struct.pack("<i", 1 << 30) + b"y" * 100000)
+# A client that sends everything first and reads later: the replies wait in the
+# socket buffers meanwhile, where a reset would drop them.
+time.sleep(0.3)
+replies, received, end = 0, b"", "eof"
+try:
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+except ConnectionResetError:
+    end = "reset"
+while len(received) >= 4:
+    length = struct.unpack("<i", received[:4])[0]
+    if len(received) < 4 + length:
+        break
+    assert received[4:4 + length] == b"frame %d " % replies * 100, replies
+    received = received[4 + length:]
+    replies += 1
+print(json.dumps({"replies": replies, "end": end, "left": len(received)}))
+`,
+      [server.address.port],
+    );
+    assertEquals(JSON.parse(output), { replies: 300, end: "eof", left: 0 });
+    await server.untilProcessed(1);
+    assertEquals(server.errors.length, 1);
+    const error = server.errors[0];
+    assert(error instanceof FrameTooLongError, String(error));
+    assertEquals(error.length, 1 << 30);
+  });
+});
+
+Deno.test("fault: a graceful stop closes 50 idle clients at once (end of stream, not a reset) while a busy one gets its whole reply; serverClose returns when it is done", async () => {
+  const IDLE = 50;
+  const REPLY = MAX_FRAME - 1;
+  const gate = Promise.withResolvers<void>();
+  const busyStarted = Promise.withResolvers<void>();
+  /** Echoes; a frame "slow" is answered with 64 KiB once the gate opens. */
+  class Gated extends FrameEcho {
+    override async handle(): Promise<void> {
+      this.server.noteStarted();
+      for await (const payload of this.frames()) {
+        if (text.decode(payload) !== "slow") {
+          await this.writeFrame(payload);
+          continue;
+        }
+        busyStarted.resolve();
+        await gate.promise;
+        await this.writeFrame(new Uint8Array(REPLY).fill(0x62));
+      }
+    }
+  }
+  // Without the drain's end of idle waits, serverClose() would wait drainTimeout for them.
+  const server = new RecordingServer(LOCALHOST, Gated, { drainTimeout: 120 });
+  const serving = server.serveForever();
+  const idle = await Promise.all(Array.from({ length: IDLE }, () => openSession(server)));
+  await Promise.all(idle.map((session, i) => session.roundTrip(`idle ${i}`)));
+  using busy = await Deno.connect(server.address);
+  await busy.write(frame("slow"));
+  await within(busyStarted.promise, WAIT_LIMIT_SECONDS, "the busy request to start");
+  await server.shutdown();
+  await serving;
+  let closed = false;
+  const closing = server.serverClose().then(() => closed = true);
+  const ends = await within(
+    Promise.all(idle.map((session) => session.end())),
+    WAIT_LIMIT_SECONDS,
+    "the idle clients to be closed",
+  );
+  assertEquals(ends, Array(IDLE).fill("end of stream"));
+  await server.untilProcessed(IDLE);
+  assertFalse(closed, "serverClose() waits for the busy request");
+  gate.resolve();
+  const reply = await within(readToEnd(busy), WAIT_LIMIT_SECONDS, "the busy reply");
+  assertEquals(reply.length, 4 + REPLY);
+  assertEquals(reply.subarray(4), new Uint8Array(REPLY).fill(0x62));
+  await within(closing, WAIT_LIMIT_SECONDS, "serverClose()");
+  for (const session of idle) session.close();
+  assertEquals(server.errors, []);
+  assertEquals(server.activeRequests, 0);
 });

@@ -1,11 +1,17 @@
 // Test support: the two ends of a connection, driven by hand: a byte source
 // the test feeds and a destination that records (and can hold) each write.
+// Both close as a socket does (a read or write in flight fails), and while
+// something waits on them they keep the event loop alive, as a socket's
+// pending operation does: the watchdog that ends waits never does.
 
 import { assert, assertEquals } from "@std/assert";
 import type { ByteDestination, ByteSource } from "@socketserver/core/io";
 import { concat } from "@std/bytes/concat";
 
 const utf8 = new TextEncoder();
+/** Longer than any test: a timer that only keeps the event loop alive. */
+const FOREVER_MS = 2 ** 31 - 1;
+const noop = (): void => {};
 
 /**
  * A source the test feeds. Each read returns the next queued chunk, cut only
@@ -17,7 +23,15 @@ export class FakeSource implements ByteSource {
   reads = 0;
   #chunks: Uint8Array[] = [];
   #ended = false;
-  #waiting: { p: Uint8Array; resolve: (count: number | null) => void } | undefined;
+  #closed = false;
+  #waiting:
+    | {
+      p: Uint8Array;
+      resolve: (count: number | null) => void;
+      reject: (error: Error) => void;
+      alive: ReturnType<typeof setTimeout>;
+    }
+    | undefined;
 
   /** A source that delivers `chunks`, one read each, then end of stream. */
   static of(...chunks: (string | Uint8Array)[]): FakeSource {
@@ -37,18 +51,38 @@ export class FakeSource implements ByteSource {
     this.#wake();
   }
 
+  /** Whether `close()` was called (by the reader, when a deadline ended its wait). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   read(p: Uint8Array): Promise<number | null> {
     this.reads++;
     assert(p.length > 0, "the reader offered no room to read into");
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("closed"));
     if (this.#chunks.length > 0 || this.#ended) return Promise.resolve(this.#serve(p));
     assertEquals(this.#waiting, undefined, "two reads in flight at once");
-    return new Promise((resolve) => this.#waiting = { p, resolve });
+    return new Promise((resolve, reject) => {
+      this.#waiting = { p, resolve, reject, alive: setTimeout(noop, FOREVER_MS) };
+    });
+  }
+
+  /** Closes as a socket does: a read in flight fails with `Interrupted`. */
+  close(): void {
+    if (this.#closed) throw new Deno.errors.BadResource("closed twice");
+    this.#closed = true;
+    const waiting = this.#waiting;
+    if (waiting === undefined) return;
+    this.#waiting = undefined;
+    clearTimeout(waiting.alive);
+    waiting.reject(new Deno.errors.Interrupted("operation canceled"));
   }
 
   #wake(): void {
     const waiting = this.#waiting;
     if (waiting === undefined) return;
     this.#waiting = undefined;
+    clearTimeout(waiting.alive);
     waiting.resolve(this.#serve(waiting.p));
   }
 
@@ -82,8 +116,14 @@ export class FakeDestination implements ByteDestination {
   /** The array each call was given. */
   readonly given: Uint8Array[] = [];
   readonly #options: FakeOptions;
-  readonly #held: { count: number; resolve: (count: number) => void }[] = [];
+  readonly #held: {
+    count: number;
+    resolve: (count: number) => void;
+    reject: (error: Error) => void;
+    alive: ReturnType<typeof setTimeout>;
+  }[] = [];
   #waiters: { total: number; resolve: () => void }[] = [];
+  #closed = false;
 
   constructor(options: FakeOptions = {}) {
     this.#options = options;
@@ -99,8 +139,14 @@ export class FakeDestination implements ByteDestination {
     return this.#held.length;
   }
 
+  /** Whether `close()` was called (by the writer, when `writeTimeout` ended a write). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   write(p: Uint8Array): Promise<number> {
     this.given.push(p);
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("closed"));
     if (this.#options.error !== undefined) return Promise.reject(this.#options.error);
     const count = Math.min(p.length, this.#options.maxPerCall ?? Infinity);
     this.calls.push(p.slice(0, count));
@@ -108,7 +154,19 @@ export class FakeDestination implements ByteDestination {
     for (const waiter of this.#waiters.filter((waiter) => waiter.total <= total)) waiter.resolve();
     this.#waiters = this.#waiters.filter((waiter) => waiter.total > total);
     if (!this.#options.held) return Promise.resolve(count);
-    return new Promise((resolve) => this.#held.push({ count, resolve }));
+    return new Promise((resolve, reject) => {
+      this.#held.push({ count, resolve, reject, alive: setTimeout(noop, FOREVER_MS) });
+    });
+  }
+
+  /** Closes as a socket does: held calls fail with `Interrupted`. */
+  close(): void {
+    if (this.#closed) throw new Deno.errors.BadResource("closed twice");
+    this.#closed = true;
+    for (const call of this.#held.splice(0)) {
+      clearTimeout(call.alive);
+      call.reject(new Deno.errors.Interrupted("operation canceled"));
+    }
   }
 
   /** Resolves once `total` bytes have been received in all. */
@@ -121,6 +179,7 @@ export class FakeDestination implements ByteDestination {
   release(): void {
     const call = this.#held.shift();
     assert(call !== undefined, "no write call is waiting");
+    clearTimeout(call.alive);
     call.resolve(call.count);
   }
 
