@@ -78,6 +78,9 @@ class ChatServer extends ThreadingTCPServer {
 /** One client: reads its lines, and owns the only writer to its socket. */
 class Chatter extends StreamRequestHandler {
   declare readonly server: ChatServer;
+  // A chatter may listen for hours without a word: no idle limit (the
+  // default closes after 60 s). maxConnections still bounds how many stay.
+  override idleTimeout = null;
   name = "";
 
   #queue: Uint8Array[] = [];

@@ -60,12 +60,9 @@ const cli = parseCommandLine({
       "echo bytes, frames or lines (default none)",
       "none",
     ),
-    idleTimeout: flag.seconds("close a client silent this long (default: never)", null),
-    frameTimeout: flag.seconds(
-      "close a client whose frame takes longer (default 300)",
-      undefined,
-    ),
-    writeTimeout: flag.seconds("close a client that stops reading (default: never)", null),
+    idleTimeout: flag.seconds("close a client silent this long (default 60)", undefined),
+    frameTimeout: flag.seconds("close a client whose frame takes longer (default 300)", undefined),
+    writeTimeout: flag.seconds("close a client that stops reading (default 60)", undefined),
     maxConnections: flag.integer(
       "N",
       `clients served at once (default ${ThreadingTCPServer.maxConnections})`,

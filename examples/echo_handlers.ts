@@ -23,20 +23,18 @@ import {
 export interface EchoSettings {
   /** `--upper`: upper-case ASCII letters. */
   upper: boolean;
-  /** `--idle-timeout`, in seconds; `null` waits forever. */
-  idleTimeout: number | null;
+  /** `--idle-timeout`, in seconds; `undefined` keeps the handler's default. */
+  idleTimeout?: number;
   /** `--frame-timeout`, in seconds; `undefined` keeps the handler's default. */
   frameTimeout?: number;
-  /** `--write-timeout`, in seconds; `null` waits forever. */
-  writeTimeout: number | null;
+  /** `--write-timeout`, in seconds; `undefined` keeps the handler's default. */
+  writeTimeout?: number;
   /** `--show-client`: reply `client HOST:PORT` first. */
   showClient: boolean;
 }
 
 let configured: EchoSettings = {
   upper: false,
-  idleTimeout: null,
-  writeTimeout: null,
   showClient: false,
 };
 
@@ -68,9 +66,10 @@ abstract class ConfiguredHandler<Frame> extends StreamRequestHandler<Frame> {
   readonly settings: EchoSettings = settingsFor(this.server);
 
   override setup(): void {
-    this.idleTimeout = this.settings.idleTimeout;
-    this.writeTimeout = this.settings.writeTimeout;
-    if (this.settings.frameTimeout !== undefined) this.frameTimeout = this.settings.frameTimeout;
+    const { idleTimeout, frameTimeout, writeTimeout } = this.settings;
+    if (idleTimeout !== undefined) this.idleTimeout = idleTimeout;
+    if (frameTimeout !== undefined) this.frameTimeout = frameTimeout;
+    if (writeTimeout !== undefined) this.writeTimeout = writeTimeout;
     super.setup();
   }
 

@@ -129,6 +129,9 @@ class RedisServer extends ThreadingTCPServer {
 class RedisConnection extends StreamRequestHandler<RespValue> implements Client {
   declare readonly server: RedisServer;
   override codec: RespCodec = CODEC;
+  // Redis keeps idle clients (`timeout 0`): pooled connections and subscribers
+  // are quiet for long. maxConnections still bounds how many stay.
+  override idleTimeout = null;
 
   id = 0;
   name: string | null = null;
@@ -196,7 +199,3 @@ class RedisConnection extends StreamRequestHandler<RespValue> implements Client 
 }
 
 await serve(cli, () => new RedisServer({ hostname: cli.host, port: cli.port }, RedisConnection));
-// Served and drained: exit now. A frame deadline left armed by a frame the
-// decoder refused (BufferedReader.decodeBuffered does not disarm it when the
-// decoder throws) would otherwise keep the process for up to frameTimeout.
-Deno.exit(0);

@@ -116,6 +116,8 @@ async function turn(): Promise<Disposable | undefined> {
 }
 
 class RemoteCommand extends StreamRequestHandler {
+  // A person types at this prompt: ten minutes to think, not the default minute.
+  override idleTimeout = 600;
   peer = "";
 
   override async handle(): Promise<void> {

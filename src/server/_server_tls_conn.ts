@@ -149,6 +149,8 @@ export class ServerTlsConn implements Deno.TlsConn {
    * every byte sent before the end of the stream.
    */
   async closeWrite(): Promise<void> {
+    // A destroyed TLS stream never calls end()'s callback: fail as Deno's own conns do.
+    if (this.#closed) throw new Deno.errors.BadResource("the connection is closed");
     await new Promise<void>((resolve) => this.#tls.end(resolve));
     // The close_notify is written by a task node schedules after `end()`:
     // let it run, and wait for the socket to take it, before the TCP FIN.

@@ -9,15 +9,17 @@ const utf8 = new TextEncoder();
 
 for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
   Deno.test(`serve: ${signal} says what it drains; a second ${signal} exits at once with ${code}`, async () => {
-    const echo = await startExample("echo.ts", ["--port", "0"]);
+    const echo = await startExample("echo.ts", ["--port", "0", "--framing", "line"]);
     let exit: number | undefined;
     try {
       using first = await Deno.connect({ hostname: "127.0.0.1", port: echo.port });
       using second = await Deno.connect({ hostname: "127.0.0.1", port: echo.port });
-      // A round trip on each: both are being served when the signal comes.
+      // A round trip on each, then half a line: both are busy when the signal
+      // comes (an idle connection would be closed at once).
       for (const conn of [first, second]) {
-        await conn.write(utf8.encode("hi"));
-        assertEquals(await conn.read(new Uint8Array(2)), 2);
+        await conn.write(utf8.encode("hi\n"));
+        assertEquals(await conn.read(new Uint8Array(3)), 3);
+        await conn.write(utf8.encode("half a li"));
       }
       echo.signal(signal);
       await waitUntil(() => echo.stderr().includes("draining"));

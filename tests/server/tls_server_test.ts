@@ -2,8 +2,15 @@
 // and python3's ssl module as peers. The certificate is made with the openssl
 // CLI once for this module and removed when the module unloads.
 
-import { delay } from "@std/async";
-import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
+import { deadline, delay } from "@std/async";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertMatch,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
 
 import {
   StreamRequestHandler,
@@ -463,6 +470,26 @@ with connect() as tls:
   await server.shutdown();
   await serving;
   await server.serverClose();
+});
+
+Deno.test("closeWrite() on a TLS connection already closed fails with BadResource at once", async () => {
+  // The server's shutdownRequest half-closes every connection, also those a
+  // deadline or the drain already closed: that must not wait on a dead TLS stream.
+  const outcome = Promise.withResolvers<unknown>();
+  class CloseThenHalfClose extends StreamRequestHandler {
+    override async handle(): Promise<void> {
+      this.request.close();
+      outcome.resolve(await this.request.closeWrite().then(() => "settled", (error) => error));
+    }
+  }
+  await using server = new ThreadingTLSServer(LOCALHOST, CloseThenHalfClose, TLS);
+  const serving = server.serveForever();
+  using conn = await connectTls(server.address);
+  await conn.write(utf8.encode("hi"));
+  const error = await deadline(outcome.promise, 5000);
+  assertInstanceOf(error, Deno.errors.BadResource);
+  await server.shutdown();
+  await serving;
 });
 
 Deno.test("a python client that sends close_notify (unwrap) ends the stream cleanly", async () => {

@@ -13,6 +13,7 @@ export class Echo extends StreamRequestHandler {
 /**
  * Answers line commands, one reply line each:
  * - `id`: the worker's id (`-1` in the main thread, while the workers start);
+ * - `frame-memory`: the worker's server's `maxFrameMemory`;
  * - `hold`: `held`, and the connection stays open for the next command;
  * - `fail`: throws a RangeError from the handler (an ordinary handler error);
  * - `crash`: `crashing`, then an uncaught error ends the worker;
@@ -30,6 +31,11 @@ export class Commands extends StreamRequestHandler<string> {
       switch (command) {
         case "id":
           await this.writeFrame(String(this.server.workerId));
+          break;
+        case "frame-memory":
+          await this.writeFrame(
+            String((this.server as { maxFrameMemory?: number }).maxFrameMemory),
+          );
           break;
         case "fail":
           throw new RangeError("fail requested");

@@ -24,6 +24,7 @@ export const WORKER_SERVER_SETTINGS = [
   "trustedProxies",
   "proxyHeaderTimeout",
   "maxProxyHeaderLength",
+  "maxFrameMemory",
 ] as const;
 
 /** Those settings' values: plain data, so `postMessage` carries them. */

@@ -149,6 +149,14 @@ Deno.test("ForkingTCPServer: echo round trips through a 2-worker server", async 
   });
 });
 
+Deno.test("ForkingTCPServer: each worker's server gets maxFrameMemory", async () => {
+  await withPool(COMMANDS, { workers: 1, maxFrameMemory: 12_345_678 }, async (server) => {
+    const [, client] = await connectToNewWorker(server.address, new Map());
+    using _ = client;
+    assertEquals(await client.ask("frame-memory"), "12345678");
+  });
+});
+
 Deno.test("ForkingTCPServer: connections spread over both workers", async () => {
   await withPool(COMMANDS, { workers: 2 }, async (server) => {
     const seen = new Set<number>();
@@ -196,6 +204,8 @@ Deno.test("ForkingTCPServer: shutdown stops every worker accepting and drains in
       const [id, client] = await connectToNewWorker(server.address, held);
       held.set(id, client);
       assertEquals(await client.ask("hold"), "held");
+      // A command under way when the server stops: half of it is sent.
+      await client.conn.write(utf8.encode("after shut"));
     }
     await server.shutdown();
     await serving;
@@ -211,9 +221,11 @@ Deno.test("ForkingTCPServer: shutdown stops every worker accepting and drains in
       }
     }
     assert(refused, "new connections are refused after shutdown()");
-    // Each in-flight request is still served, in both workers.
+    // Each request under way is still served, in both workers; then, idle,
+    // the connection is closed.
     for (const [id, client] of held) {
-      assertEquals(await client.ask("after shutdown"), "after shutdown", `worker ${id}`);
+      assertEquals(await client.ask("down"), "after shutdown", `worker ${id}`);
+      assertEquals(await client.conn.read(new Uint8Array(1)), null, `worker ${id}: closed`);
       client[Symbol.dispose]();
     }
     await closing;
