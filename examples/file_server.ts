@@ -138,7 +138,7 @@ class Upload extends StreamRequestHandler<JsonHeaderStreamFrame> {
   /** One upload; `false` once the client has closed or was refused. */
   async receiveOne(): Promise<boolean> {
     const header = await this.readHeader();
-    if (header === null) return false;
+    if (header === undefined) return false;
     const name = safeName(header.filename);
     const refusal = await refusalFor(header, name);
     if (refusal !== undefined) return await this.refuse(refusal);
@@ -178,11 +178,11 @@ class Upload extends StreamRequestHandler<JsonHeaderStreamFrame> {
     }
   }
 
-  /** The next header: length-prefixed, or bare JSON with `--ack`; `null` at the end. */
-  async readHeader(): Promise<Record<string, unknown> | null> {
+  /** The next header: length-prefixed, or bare JSON with `--ack`; `undefined` at the end. */
+  async readHeader(): Promise<Record<string, unknown> | undefined> {
     if (cli.ack) return await this.rfile.readFrame(new BareJsonDecoder(MAX_HEADER_BYTES));
     const event = await this.readFrame();
-    if (event === null) return null;
+    if (event === undefined) return undefined;
     if (event.type !== "header") throw new Error(`Expected a header event, got ${event.type}`);
     return event.header;
   }
@@ -200,8 +200,8 @@ class Upload extends StreamRequestHandler<JsonHeaderStreamFrame> {
     }
     for (;;) {
       const event = await this.readFrame();
-      // null cannot come mid-body (decodeEof throws IncompleteFrameError): defensive.
-      if (event === null || event.type === "end") return;
+      // The end of the stream cannot come mid-body (decodeEof throws IncompleteFrameError): defensive.
+      if (event === undefined || event.type === "end") return;
       if (event.type === "body") yield event.chunk;
     }
   }

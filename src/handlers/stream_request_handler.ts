@@ -357,14 +357,15 @@ export class StreamRequestHandler<
   /**
    * Reads the next frame of `codec`.
    *
-   * @returns The frame, or `null` when the client has closed on a frame boundary.
+   * @returns The frame, or `undefined` when the client has closed on a frame
+   * boundary (not `null`: a codec may decode `null`, as RESP's nil does).
    * @throws {TypeError} No `codec` is set.
    * @throws {IncompleteFrameError} The client closed inside a frame.
    * @throws {FrameTooLongError} A frame exceeds the codec's limit.
    * @throws {FrameTimeoutError} The frame took longer than `frameTimeout`.
    * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
    */
-  readFrame(): Promise<Frame | null> {
+  readFrame(): Promise<Frame | undefined> {
     return this.#framed("rfile").readFrame();
   }
 

@@ -458,8 +458,8 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
    * @throws {FrameTimeoutError} The line took longer than `frameTimeout`.
    */
-  readline(limit: number = DEFAULT_LINE_LIMIT): Promise<string | null> {
-    return this.readFrame(new LinesCodec({ maxFrameLength: limit }).decoder());
+  async readline(limit: number = DEFAULT_LINE_LIMIT): Promise<string | null> {
+    return await this.readFrame(new LinesCodec({ maxFrameLength: limit }).decoder()) ?? null;
   }
 
   /**
@@ -495,13 +495,13 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
    * @throws {FrameTimeoutError} The line took longer than `frameTimeout`.
    */
-  readlineBytes(limit: number = DEFAULT_LINE_LIMIT): Promise<Uint8Array | null> {
+  async readlineBytes(limit: number = DEFAULT_LINE_LIMIT): Promise<Uint8Array | null> {
     const codec = new DelimiterCodec({
       maxFrameLength: limit,
       keepDelimiter: true,
       emitUnterminated: true,
     });
-    return this.readFrame(codec.decoder());
+    return await this.readFrame(codec.decoder()) ?? null;
   }
 
   /**
@@ -519,14 +519,15 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
    * is buffered.
    *
    * @param decoder The connection's decoder (it keeps state between frames).
-   * @returns The frame, or `null` at end of stream on a frame boundary.
+   * @returns The frame, or `undefined` at end of stream on a frame boundary
+   * (not `null`: a codec may decode `null`, as RESP's nil does).
    * @throws {IncompleteFrameError} The stream ended inside a frame.
    * @throws {FrameTooLongError} The decoder's limit was exceeded.
    * @throws {ReadTimeoutError} The peer stalled longer than `timeout`.
    * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
    * @throws {FrameTimeoutError} The frame took longer than `frameTimeout`.
    */
-  async readFrame<Frame>(decoder: FrameDecoder<Frame>): Promise<Frame | null> {
+  async readFrame<Frame>(decoder: FrameDecoder<Frame>): Promise<Frame | undefined> {
     const window = this.#window;
     for (;;) {
       // Fast path: a frame already buffered is returned without touching the socket.
@@ -535,7 +536,7 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
         this.#frameDone();
         return frame;
       }
-      if (this.#eof) return decoder.decodeEof(window) ?? null;
+      if (this.#eof) return decoder.decodeEof(window);
       // The fill is inline (no second async frame): this is the hot path.
       const starting = this.#startRead();
       if (starting !== undefined) await starting;
@@ -545,7 +546,7 @@ export class BufferedReader implements AsyncIterable<Uint8Array> {
       } catch (error) {
         count = this.#waitFailed(error);
       }
-      if (!this.#received(count)) return decoder.decodeEof(window) ?? null;
+      if (!this.#received(count)) return decoder.decodeEof(window);
     }
   }
 
@@ -1024,8 +1025,9 @@ class FrameIterator<Frame> implements AsyncIterableIterator<Frame> {
   }
 
   // Bound once, so a frame that needs a socket read allocates no closure.
-  readonly #toResult = (next: Frame | null): IteratorResult<Frame> => {
-    if (next !== null) return { done: false, value: next };
+  readonly #toResult = (next: Frame | undefined): IteratorResult<Frame> => {
+    // A `null` frame (RESP's nil) is a frame; only `undefined` is the end.
+    if (next !== undefined) return { done: false, value: next };
     this.#done = true;
     return DONE;
   };

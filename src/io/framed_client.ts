@@ -88,11 +88,12 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
   /**
    * Receives the next frame.
    *
-   * @returns The frame, or `null` when the server closed on a frame boundary.
+   * @returns The frame, or `undefined` when the server closed on a frame
+   * boundary (not `null`: a codec may decode `null`, as RESP's nil does).
    * @throws {IncompleteFrameError} The server closed inside a frame.
    * @throws {ReadTimeoutError} Nothing arrived within `timeout`.
    */
-  receive(): Promise<Frame | null> {
+  receive(): Promise<Frame | undefined> {
     return this.#connection.readFrame();
   }
 
@@ -106,7 +107,7 @@ export class FramedClient<Frame, Input = Frame> implements AsyncIterable<Frame>,
   async request(frame: Input): Promise<Frame> {
     await this.send(frame);
     const reply = await this.receive();
-    if (reply === null) throw new IncompleteFrameError(0);
+    if (reply === undefined) throw new IncompleteFrameError(0);
     return reply;
   }
 

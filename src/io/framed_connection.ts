@@ -199,14 +199,15 @@ export class FramedConnection<Frame, Input = Frame> {
   /**
    * Reads the next frame.
    *
-   * @returns The frame, or `null` when the peer has closed on a frame boundary.
+   * @returns The frame, or `undefined` when the peer has closed on a frame
+   * boundary (not `null`: a codec may decode `null`, as RESP's nil does).
    * @throws {TypeError} No codec is set.
    * @throws {IncompleteFrameError} The peer closed inside a frame.
    * @throws {FrameTooLongError} A frame exceeds the codec's limit.
    * @throws {FrameTimeoutError} The frame took longer than `frameTimeout`.
    * @throws {IdleTimeoutError} No byte came within `idleTimeout`.
    */
-  readFrame(): Promise<Frame | null> {
+  readFrame(): Promise<Frame | undefined> {
     try {
       return this.reader.readFrame(this.#connectionDecoder());
     } catch (error) {

@@ -171,8 +171,8 @@ const SCRIPT: [string[], string | RegExp][] = [
 // HELLO 3 switches redis-server 7.0 to RESP3 (mini-redis refuses it, as Redis 6 does).
 const SHARED_SCRIPT = SCRIPT.filter(([args]) => args.join(" ") !== "HELLO 3");
 
-function assertReply(reply: Reply | null, expected: string | RegExp, what: string): void {
-  assert(reply !== null, `${what}: the connection closed`);
+function assertReply(reply: Reply | undefined, expected: string | RegExp, what: string): void {
+  assert(reply !== undefined, `${what}: the connection closed`);
   const text = latin1(reply.raw);
   if (typeof expected === "string") assertEquals(text, expected, what);
   else assertMatch(text, expected, what);
@@ -203,7 +203,7 @@ Deno.test({
           const got: Reply[] = [];
           for (const [args] of SHARED_SCRIPT) {
             const reply = await client.receive();
-            assert(reply !== null, `${args.join(" ")}: the connection closed`);
+            assert(reply !== undefined, `${args.join(" ")}: the connection closed`);
             got.push(reply);
           }
           replies.push(got);
@@ -492,7 +492,7 @@ Deno.test("mini-redis: a client that breaks the protocol gets Redis's error and 
       await client.send(new TextEncoder().encode(sent));
       if (sent.startsWith("PING")) assertReply(await client.receive(), "+PONG\r\n", what);
       assertReply(await client.receive(), `-ERR Protocol error: ${detail}\r\n`, what);
-      assertEquals(await client.receive(), null, `${what}: the connection is closed`);
+      assertEquals(await client.receive(), undefined, `${what}: the connection is closed`);
       assertReply(await bystander.request(command("GET", "still")), "$4\r\nhere\r\n", what);
     }
   });
@@ -504,7 +504,7 @@ Deno.test("mini-redis: QUIT answers OK and closes; an empty or null command is s
     await client.send(new TextEncoder().encode("*0\r\n*-1\r\n\r\nPING\r\nQUIT\r\nPING\r\n"));
     assertReply(await client.receive(), "+PONG\r\n", "PING");
     assertReply(await client.receive(), "+OK\r\n", "QUIT");
-    assertEquals(await client.receive(), null);
+    assertEquals(await client.receive(), undefined);
   });
 });
 
@@ -629,5 +629,5 @@ Deno.test("mini-redis: SIGTERM closes idle and subscribed connections and exits 
     "SUBSCRIBE",
   );
   assertEquals(await server.stop("SIGTERM"), 0, server.stderr());
-  assertEquals([await idle.receive(), await subscriber.receive()], [null, null]);
+  assertEquals([await idle.receive(), await subscriber.receive()], [undefined, undefined]);
 });

@@ -264,7 +264,7 @@ Deno.test("readFrame and frames() share one decoder: a header read by one is use
   assertEquals(text.decode((await reader.readFrame(decoder))!), "one");
   const rest = await Array.fromAsync(reader.frames(decoder));
   assertEquals(rest.map((frame) => text.decode(frame)), ["two", "three"]);
-  assertEquals(await reader.readFrame(decoder), null);
+  assertEquals(await reader.readFrame(decoder), undefined);
 });
 
 Deno.test("readFrame: EOF inside a frame is an IncompleteFrameError", async () => {
@@ -306,8 +306,8 @@ Deno.test("zero-copy: 5000 frames handed out stay intact after every later read"
   for (let i = 0;; i++) {
     const frame = i % 2 === 0
       ? await reader.readFrame(decoder)
-      : await iterator.next().then((next) => next.done ? null : next.value);
-    if (frame === null) break;
+      : await iterator.next().then((next) => next.done ? undefined : next.value);
+    if (frame === undefined) break;
     kept.push(frame);
   }
   assertEquals(kept.length, payloads.length);
@@ -493,7 +493,7 @@ Deno.test("reuseBuffer: the buffer is reused, so a frame is valid only until the
   assertEquals(second!.byteOffset, first!.byteOffset);
   assertEquals(text.decode(first!), "two"); // The documented trade: `first` was overwritten.
   assertEquals(text.decode((await reader.readFrame(decoder))!), "three");
-  assertEquals(await reader.readFrame(decoder), null);
+  assertEquals(await reader.readFrame(decoder), undefined);
 });
 
 Deno.test("reuseBuffer: frames larger than the buffer and split reads still arrive whole", async () => {
@@ -508,7 +508,7 @@ Deno.test("reuseBuffer: frames larger than the buffer and split reads still arri
     // Checked before the next read, as reuse mode requires.
     assertEquals(await reader.readFrame(decoder), payload);
   }
-  assertEquals(await reader.readFrame(decoder), null);
+  assertEquals(await reader.readFrame(decoder), undefined);
 });
 
 Deno.test("reuseBuffer switched on later: frames already returned stay valid", async () => {

@@ -10,6 +10,7 @@ import {
   type JsonHeaderFrame,
   LengthPrefixedCodec,
   LinesCodec,
+  RespCodec,
   StreamRequestHandler,
   ThreadingTCPServer,
   ThreadingUnixStreamServer,
@@ -110,7 +111,7 @@ Deno.test("readFrame and frames() share one decoder per connection", async () =>
     await client.sendAll(["a", "b", "c", "d"]);
     assertEquals(await client.receive(), "a:b");
     assertEquals(await client.receive(), "last:d");
-    assertEquals(await client.receive(), null);
+    assertEquals(await client.receive(), undefined);
   }
   await server.shutdown();
   await serving;
@@ -219,4 +220,29 @@ Deno.test("FrameDecoderStream frames a connection's readable for Web Streams use
   assertEquals(lines, ["one", "two", "three"]);
   await server.shutdown();
   await serving;
+});
+
+Deno.test("a null frame (RESP's nil) is a frame, not the end of the stream", async (t) => {
+  // The server sends a nil, then +OK, then closes. The nil is the first
+  // frame of the first read, so both ways meet it where they wait for the socket.
+  async function serveNilThenOk(listener: Deno.Listener): Promise<void> {
+    using conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("$-1\r\n+OK\r\n"));
+  }
+  for (const way of ["receive()", "for await"] as const) {
+    await t.step(way, async () => {
+      using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const serving = serveNilThenOk(listener);
+      await using client = await connect(listener.addr, { codec: new RespCodec() });
+      const frames: unknown[] = [];
+      if (way === "receive()") {
+        for (let i = 0; i < 3; i++) frames.push(await client.receive());
+      } else {
+        for await (const frame of client) frames.push(frame);
+        frames.push(undefined);
+      }
+      assertEquals(frames, [null, "OK", undefined]);
+      await serving;
+    });
+  }
 });

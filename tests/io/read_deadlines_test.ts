@@ -236,7 +236,7 @@ Deno.test("deadlines arm no timer: a connection's 200 frames over 600 reads and 
   );
   let count = 0;
   const timers = await countTimers(async () => {
-    for (let frame; (frame = await connection.readFrame()) !== null; count++) {
+    for (let frame; (frame = await connection.readFrame()) !== undefined; count++) {
       await connection.writeFrame(frame);
       await connection.flush();
     }
