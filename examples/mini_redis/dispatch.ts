@@ -9,6 +9,7 @@
 
 import { RespError, type RespValue } from "../../mod.ts";
 import { type Client, type Command, lower, text, wrongArity } from "./command.ts";
+import { CommandTable } from "./command_table.ts";
 import { CONNECTION_COMMANDS } from "./connection.ts";
 import { KEY_COMMANDS } from "./keys.ts";
 import { PUBSUB_COMMANDS } from "./pubsub.ts";
@@ -38,18 +39,21 @@ function describe(command: Command): RespValue {
 const COMMAND: Command = {
   name: "command",
   arity: -1,
-  run: (client) => client.reply([...COMMANDS.values()].map(describe)),
+  run: (client) => client.reply(COMMANDS.commands.map(describe)),
   subcommands: {
     // No DOCS: redis-cli asks for them on start, and on Redis 6's error it
     // uses the help built into it, which knows every command here.
-    count: { name: "command|count", arity: 2, run: (client) => client.reply(COMMANDS.size) },
+    count: {
+      name: "command|count",
+      arity: 2,
+      run: (client) => client.reply(COMMANDS.commands.length),
+    },
   },
 };
 
-/** Every command by its lower-case name. */
-const COMMANDS = new Map<string, Command>(
-  [...STRING_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...CONNECTION_COMMANDS, COMMAND]
-    .map((command) => [command.name, command]),
+/** Every command, found by its name in any case. */
+const COMMANDS = new CommandTable(
+  [...STRING_COMMANDS, ...KEY_COMMANDS, ...PUBSUB_COMMANDS, ...CONNECTION_COMMANDS, COMMAND],
 );
 
 /** Redis's rejection texts say at most 128 bytes of an argument. */
@@ -71,7 +75,7 @@ const OUT_OF_MEMORY = new RespError("OOM command not allowed when used memory > 
 
 /** Runs one command (`args[0]` its name) for the client; every outcome is a reply. */
 export function execute(client: Client, args: Uint8Array[]): void {
-  let command = COMMANDS.get(lower(args[0]));
+  let command = COMMANDS.get(args[0]);
   if (command === undefined) return client.reply(unknownCommand(args));
   if (command.subcommands !== undefined && args.length >= 2) {
     const name = lower(args[1]);

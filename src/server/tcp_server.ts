@@ -164,7 +164,8 @@ export class TCPServer extends StreamServer<TCPBoundAddress> {
     const conn = next[0] as Deno.TcpConn;
     try {
       conn.setNoDelay(this.noDelay);
-      conn.setKeepAlive(this.keepAlive);
+      // A new socket has keep-alive off: one system call per connection saved.
+      if (this.keepAlive) conn.setKeepAlive(true);
     } catch {
       // The peer already reset: the handler's first read reports it.
     }
