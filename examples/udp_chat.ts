@@ -29,7 +29,8 @@
  */
 
 import { bold, rgb8, setColorEnabled } from "@std/fmt/colors";
-import { BufferedReader, DatagramRequestHandler, formatAddress, UDPServer } from "../mod.ts";
+import { TextLineStream } from "@std/streams/text-line-stream";
+import { DatagramRequestHandler, formatAddress, UDPServer } from "../mod.ts";
 import { flag, parseCommandLine } from "./_cli.ts";
 import { serve } from "./_serve.ts";
 import { printable } from "./_printable.ts";
@@ -66,21 +67,30 @@ function paint(name: string): string {
   return bold(rgb8(name, PALETTE[hash % PALETTE.length]));
 }
 
+/**
+ * The lines typed on stdin. A local stream of trusted text: std's Web
+ * Streams idiom does the job; sockets get the framework's bounded reader.
+ */
+function stdinLines(): ReadableStream<string> {
+  return Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+}
+
 /** Where answers come from: the operator's stdin, until it closes. */
 class Operator {
   #auto: boolean;
   /** Resolved when the server shuts down, so a wait for the operator ends. */
   readonly #stopped = Promise.withResolvers<null>();
-  readonly #lines: AsyncIterator<string>;
+  /** Opened at the first question: with `--auto-reply`, or as a client, stdin stays free. */
+  #lines: AsyncIterator<string> | undefined;
 
   constructor(auto: boolean) {
     this.#auto = auto;
-    this.#lines = new BufferedReader(Deno.stdin).lines();
   }
 
   async answer(message: string): Promise<string> {
     if (this.#auto) return `ack: ${message}`;
     if (Deno.stdin.isTerminal()) await Deno.stdout.write(encoder.encode("reply> "));
+    this.#lines ??= stdinLines().values();
     const next = await Promise.race([this.#lines.next(), this.#stopped.promise]);
     if (next === null) return `ack: ${message}`;
     if (next.done) {
@@ -148,7 +158,7 @@ async function runClient(): Promise<number> {
       if (--unanswered <= 0) allAnswered.resolve();
     }
   })();
-  for await (const line of new BufferedReader(Deno.stdin).lines()) {
+  for await (const line of stdinLines()) {
     if (line.trim() === "") continue;
     if (unanswered === 0) allAnswered = Promise.withResolvers();
     unanswered++;
