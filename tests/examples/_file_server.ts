@@ -1,10 +1,9 @@
 // Shared by the file server and file client tests: a server on a fresh
 // temporary folder, test files, and a python client written from the protocol.
 
-import { assertEquals } from "@std/assert";
 import { crypto } from "@std/crypto";
 import { encodeHex } from "@std/encoding/hex";
-import { startExample } from "../support/example_process.ts";
+import { withExample } from "../support/example_process.ts";
 
 /** examples/python/file_client.py, the client of the README. */
 export const FILE_CLIENT = new URL("../../examples/python/file_client.py", import.meta.url)
@@ -64,19 +63,13 @@ export async function withServer(
   const root = await Deno.makeTempDir({ prefix: "file_server_" });
   try {
     const uploads = `${root}/${options.uploads ?? "uploads"}`;
-    const server = await startExample(
+    await withExample(
       "file_server.ts",
       ["--port", "0", "--dir", uploads, ...args],
+      (server) => body({ root, uploads, port: server.port, stdout: server.stdout }),
       // Least privilege: the server reads and writes the temporary folder only.
       { permissions: ["--allow-net", `--allow-read=${root}`, `--allow-write=${root}`] },
     );
-    let code: number;
-    try {
-      await body({ root, uploads, port: server.port, stdout: server.stdout });
-    } finally {
-      code = await server.stop("SIGTERM");
-    }
-    assertEquals(code, 0, server.stdout());
   } finally {
     await Deno.remove(root, { recursive: true });
   }

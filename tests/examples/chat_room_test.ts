@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertNotMatch } from "@std/assert";
-import { startExample } from "../support/example_process.ts";
+import { withExample } from "../support/example_process.ts";
 import { runPython } from "../support/python.ts";
 
 const chatClient = await Deno.readTextFile(
@@ -8,14 +8,7 @@ const chatClient = await Deno.readTextFile(
 
 /** Runs the chat room for `body`; it must exit 0 on SIGTERM. */
 async function withRoom(args: string[], body: (port: number) => Promise<void>): Promise<void> {
-  const server = await startExample("chat_room.ts", ["--port", "0", ...args]);
-  let code: number;
-  try {
-    await body(server.port);
-  } finally {
-    code = await server.stop("SIGTERM");
-  }
-  assertEquals(code, 0, server.stderr());
+  await withExample("chat_room.ts", ["--port", "0", ...args], (server) => body(server.port));
 }
 
 Deno.test("chat room: 20 python clients each get every other client's messages exactly once", async () => {
@@ -193,9 +186,7 @@ Deno.test("chat room: the README's python client talks to the room", async () =>
 });
 
 Deno.test("chat room: control characters and bidi overrides never reach other clients or the log", async () => {
-  const server = await startExample("chat_room.ts", ["--port", "0"]);
-  let code: number;
-  try {
+  const stopped = await withExample("chat_room.ts", ["--port", "0"], async (server) => {
     const observer = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     try {
       await observer.write(new TextEncoder().encode("observer\n"));
@@ -219,14 +210,11 @@ Deno.test("chat room: control characters and bidi overrides never reach other cl
     } finally {
       observer.close();
     }
-  } finally {
-    code = await server.stop("SIGTERM");
-  }
-  assertEquals(code, 0, server.stderr());
+  });
   // The log has no control character but the newlines that end its lines.
   // deno-lint-ignore no-control-regex
-  assertNotMatch(server.stdout(), /[\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]/);
-  assertMatch(server.stdout(), /mal\[31mlory joined from 127\.0\.0\.1/);
+  assertNotMatch(stopped.stdout(), /[\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]/);
+  assertMatch(stopped.stdout(), /mal\[31mlory joined from 127\.0\.0\.1/);
 });
 
 /** Lines from a connection; a line that does not come within 10 s fails the test. */

@@ -6,7 +6,7 @@ import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
 import { delay } from "@std/async";
 import { concat } from "@std/bytes";
 import { stripAnsiCode } from "@std/fmt/colors";
-import { startExample } from "../support/example_process.ts";
+import { startExample, withExample } from "../support/example_process.ts";
 import {
   command,
   connectRedis,
@@ -30,14 +30,11 @@ if (!hasRedisServer) {
 
 /** Runs mini-redis for `body`; it must exit 0 on SIGTERM without an error on stderr. */
 async function withMiniRedis(args: string[], body: (port: number) => Promise<void>): Promise<void> {
-  const server = await startExample("mini_redis.ts", ["--port", "0", ...args]);
-  let code: number;
-  try {
-    await body(server.port);
-  } finally {
-    code = await server.stop("SIGTERM");
-  }
-  assertEquals(code, 0, server.stderr());
+  const server = await withExample(
+    "mini_redis.ts",
+    ["--port", "0", ...args],
+    (server) => body(server.port),
+  );
   assertNotMatch(server.stderr(), /Error|^\s+at /m);
 }
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { type ExampleProcess, startExample, waitUntil } from "../support/example_process.ts";
+import { type ExampleProcess, waitUntil, withExample } from "../support/example_process.ts";
 import { runPython } from "../support/python.ts";
 
 const client = await Deno.readTextFile(
@@ -14,9 +14,10 @@ async function withServer(
 ): Promise<void> {
   const folder = await Deno.realPath(await Deno.makeTempDir({ prefix: "remote_command_" }));
   try {
-    const server = await startExample(
+    await withExample(
       "remote_command.ts",
       ["--port", "0", "--allow-commands", COMMANDS, ...args],
+      (server) => body(server.port, folder, server),
       {
         // Deno refuses to run anything else, whatever the example does: a second wall.
         // Reading is the folder only: ls's paths are checked there.
@@ -24,13 +25,6 @@ async function withServer(
         cwd: folder,
       },
     );
-    let code: number;
-    try {
-      await body(server.port, folder, server);
-    } finally {
-      code = await server.stop("SIGTERM");
-    }
-    assertEquals(code, 0, server.stderr());
   } finally {
     await Deno.remove(folder, { recursive: true });
   }

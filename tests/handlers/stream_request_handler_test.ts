@@ -10,7 +10,7 @@ import {
   StreamRequestHandler,
   ThreadingTCPServer,
 } from "@socketserver/core/server";
-import { readToEnd } from "../support/clients.ts";
+import { readToEnd, recordWrites } from "../support/clients.ts";
 import { concat } from "../support/wire.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
@@ -53,12 +53,7 @@ Deno.test("handleFrame: the replies to a pipelined batch leave in one write", as
   class Counting extends Reverse {
     override setup(): void {
       super.setup();
-      const conn = this.request;
-      const write = conn.write.bind(conn);
-      conn.write = (bytes) => {
-        writes.push(bytes.length);
-        return write(bytes);
-      };
+      recordWrites(this.request, writes);
     }
   }
   await withServer(Counting, async (address) => {

@@ -17,6 +17,7 @@ import {
   FrameTimeoutError,
 } from "@socketserver/core/io";
 import { FakeDestination, FakeSource } from "../support/fake_source.ts";
+import { lengthFrame } from "../support/wire.ts";
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -24,15 +25,6 @@ const text = new TextDecoder();
 /** A transport whose reads come from `source` and whose writes go to `destination`. */
 function transport(source: ByteSource, destination: ByteDestination): ByteSource & ByteDestination {
   return { read: (p) => source.read(p), write: (p) => destination.write(p) };
-}
-
-/** A 4-byte big-endian length, then `payload`. */
-function lengthFrame(payload: string): Uint8Array {
-  const body = utf8.encode(payload);
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(body, 4);
-  return out;
 }
 
 /** One turn of the event loop. */

@@ -15,6 +15,7 @@ import {
   ThreadingTCPServer,
   ThreadingUnixStreamServer,
 } from "@socketserver/core";
+import { recordWrites } from "../support/clients.ts";
 import { runPython } from "../support/python.ts";
 
 const LOCALHOST = { hostname: "127.0.0.1", port: 0 };
@@ -65,12 +66,7 @@ Deno.test("replies to a pipelined batch leave in one write", async () => {
   class Counting extends Reverse {
     override setup(): void {
       super.setup();
-      const conn = this.request;
-      const write = conn.write.bind(conn);
-      conn.write = (bytes) => {
-        writes.push(bytes.length);
-        return write(bytes);
-      };
+      recordWrites(this.request, writes);
     }
   }
   await using server = new ThreadingTCPServer(LOCALHOST, Counting);

@@ -30,18 +30,9 @@ import {
 } from "@socketserver/core/io";
 import { StreamRequestHandler } from "@socketserver/core/server";
 import { FakeDestination, FakeSource } from "../support/fake_source.ts";
+import { lengthFrame } from "../support/wire.ts";
 
-const utf8 = new TextEncoder();
 const text = new TextDecoder();
-
-/** A 4-byte big-endian length, then `payload`. */
-function lengthFrame(payload: string): Uint8Array {
-  const body = utf8.encode(payload);
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(body, 4);
-  return out;
-}
 
 function sleep(seconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));

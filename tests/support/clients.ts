@@ -52,3 +52,12 @@ export async function readText(conn: Deno.Conn, n: number): Promise<string> {
   }
   return new TextDecoder().decode(out.subarray(0, filled));
 }
+
+/** Wraps `conn.write` so the size of each write is pushed to `sizes`: how many writes a batch took. */
+export function recordWrites(conn: Deno.Conn, sizes: number[]): void {
+  const write = conn.write.bind(conn);
+  conn.write = (bytes) => {
+    sizes.push(bytes.length);
+    return write(bytes);
+  };
+}

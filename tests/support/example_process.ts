@@ -1,7 +1,7 @@
 // Test support: an example program as a real subprocess, ready once it has
 // printed its `listening on HOST:PORT` line.
 
-import { assertMatch, assertNotEquals, assertNotMatch } from "@std/assert";
+import { assertEquals, assertMatch, assertNotEquals, assertNotMatch } from "@std/assert";
 import { type PythonResult, runToEnd } from "./python.ts";
 
 /** A running example. */
@@ -93,6 +93,38 @@ export async function startExample(
       return status.code;
     },
   };
+}
+
+/** How {@linkcode withExample} starts and stops the example. */
+export interface WithExampleOptions {
+  permissions?: string[];
+  cwd?: string;
+  /** The signal that stops it; it must then exit 0. Default: SIGTERM. */
+  signal?: Deno.Signal;
+}
+
+/**
+ * Starts `examples/<name> <args>` (see {@linkcode startExample}), runs `body`
+ * with it, then stops it with a signal, also when `body` throws, and asserts
+ * the graceful stop exited 0.
+ *
+ * @returns The stopped process, for checks of what it printed.
+ */
+export async function withExample(
+  name: string,
+  args: string[],
+  body: (server: ExampleProcess) => Promise<void>,
+  options: WithExampleOptions = {},
+): Promise<ExampleProcess> {
+  const server = await startExample(name, args, options);
+  let code: number;
+  try {
+    await body(server);
+  } finally {
+    code = await server.stop(options.signal ?? "SIGTERM");
+  }
+  assertEquals(code, 0, server.stderr());
+  return server;
 }
 
 /**

@@ -17,6 +17,18 @@ export function wire(spec: string): Uint8Array {
   return Uint8Array.from(parts);
 }
 
+/**
+ * A 4-byte big-endian length, then `payload` as UTF-8: written by hand, so
+ * that a test of the reader does not lean on the codec it also drives.
+ */
+export function lengthFrame(payload: string): Uint8Array {
+  const body = new TextEncoder().encode(payload);
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
 /** The chunks joined into one array (std's `concat`, re-exported for the tests). */
 export { concat };
 
