@@ -11,6 +11,7 @@
 // the `for await` style).
 
 import { type Codec, LengthPrefixedCodec, StreamRequestHandler } from "../mod.ts";
+import { serveConnection } from "./servers/raw_deno.ts";
 
 const HEADER_LENGTH = 4;
 
@@ -79,6 +80,8 @@ class MemoryConn {
     return Promise.resolve(p.length);
   }
 
+  setNoDelay(): void {}
+
   closeWrite(): Promise<void> {
     return Promise.resolve();
   }
@@ -90,57 +93,9 @@ function check(conn: MemoryConn, expected: number): void {
   if (conn.written !== expected) throw new Error(`echoed ${conn.written} of ${expected} bytes`);
 }
 
-/** bench/servers/raw_deno.ts's connection loop, over the in-memory connection. */
-async function inlineLoop(conn: MemoryConn): Promise<void> {
-  let input = new Uint8Array(4096);
-  let output = new Uint8Array(0);
-  let start = 0;
-  let end = 0;
-  let needed = HEADER_LENGTH;
-  const grow = (bytes: Uint8Array, length: number) => {
-    let capacity = 4096;
-    while (capacity < length) capacity *= 2;
-    const bigger = new Uint8Array(capacity);
-    bigger.set(bytes);
-    return bigger;
-  };
-  for (;;) {
-    if (input.length - start < needed) {
-      const pending = input.subarray(start, end);
-      if (needed > input.length) input = grow(pending, needed);
-      else input.copyWithin(0, start, end);
-      end -= start;
-      start = 0;
-    }
-    const n = await conn.read(input.subarray(end));
-    if (n === null) return;
-    end += n;
-    let out = 0;
-    while (end - start >= HEADER_LENGTH) {
-      const length = ((input[start] << 24) | (input[start + 1] << 16) | (input[start + 2] << 8) |
-        input[start + 3]) >>> 0;
-      const frameEnd = start + HEADER_LENGTH + length;
-      if (frameEnd > end) break;
-      if (output.length < out + HEADER_LENGTH + length) {
-        output = grow(output.subarray(0, out), out + HEADER_LENGTH + length);
-      }
-      output[out] = length >>> 24;
-      output[out + 1] = length >>> 16;
-      output[out + 2] = length >>> 8;
-      output[out + 3] = length;
-      output.set(input.subarray(start + HEADER_LENGTH, frameEnd), out + HEADER_LENGTH);
-      out += HEADER_LENGTH + length;
-      start = frameEnd;
-    }
-    if (start === end) start = end = 0;
-    needed = end - start >= HEADER_LENGTH
-      ? HEADER_LENGTH + (((input[start] << 24) | (input[start + 1] << 16) |
-        (input[start + 2] << 8) | input[start + 3]) >>> 0)
-      : HEADER_LENGTH;
-    if (out > 0) {
-      for (let sent = 0; sent < out;) sent += await conn.write(output.subarray(sent, out));
-    }
-  }
+/** bench/servers/raw_deno.ts's connection loop itself, over the in-memory connection. */
+function inlineLoop(conn: MemoryConn): Promise<void> {
+  return serveConnection(conn as unknown as Deno.TcpConn);
 }
 
 const codec: Codec<Uint8Array> = new LengthPrefixedCodec();
